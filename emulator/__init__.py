@@ -1,0 +1,1 @@
+"""Local emulator of Hume's Expression Measurement streaming API."""

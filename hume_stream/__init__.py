@@ -1,0 +1,1 @@
+"""Streaming client for Hume's Expression Measurement API."""

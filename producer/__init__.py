@@ -1,0 +1,1 @@
+"""The producer CLI: submit, status, results, retry."""

@@ -1,0 +1,52 @@
+"""Fixtures for real services: Redis, free ports, media made at test time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support.media import MediaFactory
+from tests.support.redis_server import shared_redis_url
+
+# Tests talk to a Redis database of their own so a developer's data in db 0 is left alone.
+TEST_DB = int(os.environ.get("FLEET_TEST_REDIS_DB", "9"))
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """Base URL of a real Redis (REDIS_URL if it answers, else one started for the run)."""
+    with shared_redis_url() as url:
+        yield url.rsplit("/", 1)[0] if url.rsplit("/", 1)[-1].isdigit() else url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """URL of an emptied test database on a real Redis."""
+    url = f"{redis_server_url}/{TEST_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def media(media_dir: Path) -> MediaFactory:
+    """Makes real audio files (speech, tones, silence) in a session temp dir."""
+    return MediaFactory(media_dir)

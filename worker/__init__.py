@@ -1,0 +1,1 @@
+"""Celery workers that run media jobs through the streaming API."""
