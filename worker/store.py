@@ -152,8 +152,11 @@ class JobStore:
         )
         return bool(written)
 
-    def retrying(self, job: Job, error: ErrorInfo) -> None:
-        """Back to queued after a transient error, keeping the error for `status`."""
+    def retrying(self, job: Job, error: ErrorInfo, count_attempt: bool = True) -> None:
+        """Back to queued after a transient error, keeping the error for `status`.
+        With count_attempt False the delivery is given back (the job was not at fault)."""
+        if not count_attempt:
+            self.client.hincrby(keys.job(job.job_id), "attempts", -1)
         self._move(
             keys=self._move_keys(job.job_id, job.batch_id),
             args=self._move_args(

@@ -1,0 +1,34 @@
+"""The fleet-wide connection cap on a real Redis."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from worker.limiter import ConnectionLimiter
+
+
+def test_cap_is_shared_and_released(redis_client: redis.Redis) -> None:
+    limiter = ConnectionLimiter(redis_client, cap=2)
+    assert limiter.try_acquire("a")
+    assert limiter.try_acquire("b")
+    assert not limiter.try_acquire("c")
+    assert limiter.try_acquire("a"), "a holder renews its own slot"
+    limiter.release("a")
+    assert limiter.try_acquire("c")
+    assert limiter.holders() == 2
+
+
+def test_a_dead_holders_lease_expires(redis_client: redis.Redis) -> None:
+    limiter = ConnectionLimiter(redis_client, cap=1, lease_s=0.2)
+    assert limiter.try_acquire("crashed")
+    assert not limiter.try_acquire("next")
+    time.sleep(0.3)
+    assert limiter.try_acquire("next")
+
+
+def test_zero_cap_means_unlimited(redis_client: redis.Redis) -> None:
+    limiter = ConnectionLimiter(redis_client, cap=0)
+    assert all(limiter.try_acquire(str(i)) for i in range(50))
+    assert limiter.holders() == 0

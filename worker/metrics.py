@@ -1,0 +1,42 @@
+"""Every Prometheus metric of the fleet, in one module (prefix `hume_fleet_`).
+
+Under Celery prefork the children write samples to PROMETHEUS_MULTIPROC_DIR and the main
+process serves the merged view; gauges therefore declare how processes combine.
+
+Labels:
+    status  done | failed | retried | dead
+    code    API error code (E0203, I0100, …), `auth` for a rejected key, `closed` for a
+            dropped socket, `timeout` for no reply, or a media error code (corrupt, …)
+    model   prosody | burst | language | face | facemesh
+    queue   Celery queue name
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 30)
+_JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+
+JOBS = Counter("hume_fleet_jobs", "Jobs by outcome.", ["status"])
+JOB_DURATION = Histogram(
+    "hume_fleet_job_duration_seconds", "Wall time of one job, fetch to result.",
+    buckets=_JOB_BUCKETS,
+)  # fmt: skip
+PAYLOAD_LATENCY = Histogram(
+    "hume_fleet_payload_latency_seconds", "One API round trip (send to reply).", ["model"],
+    buckets=_LATENCY_BUCKETS,
+)  # fmt: skip
+API_ERRORS = Counter("hume_fleet_api_errors", "API and connection errors by code.", ["code"])
+RECONNECTS = Counter("hume_fleet_socket_reconnects", "WebSocket re-opens after a drop.")
+RESETS = Counter("hume_fleet_stream_resets", "reset_stream calls (after each job/channel).")
+IN_PROGRESS = Gauge("hume_fleet_jobs_in_progress", "Jobs running now.", multiprocess_mode="livesum")
+AUDIO_SECONDS = Counter("hume_fleet_audio_seconds", "Seconds of audio sent to the API.")
+DECODE_SECONDS = Histogram(
+    "hume_fleet_media_decode_seconds", "Fetch + decode + chunk time per job.",
+    buckets=_JOB_BUCKETS,
+)  # fmt: skip
+QUEUE_DEPTH = Gauge(
+    "hume_fleet_queue_depth", "Messages waiting in the broker queue (sampled).", ["queue"],
+    multiprocess_mode="mostrecent",
+)  # fmt: skip
