@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.support.emulator import EmulatorProcess
 from tests.support.media import MediaFactory
 from tests.support.redis_server import shared_redis_url
 
@@ -50,3 +51,26 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def media(media_dir: Path) -> MediaFactory:
     """Makes real audio files (speech, tones, silence) in a session temp dir."""
     return MediaFactory(media_dir)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    """One real emulator process for the session (default flags, key "test-key")."""
+    with EmulatorProcess() as proc:
+        yield proc
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Callable[..., EmulatorProcess]]:
+    """Start emulators with extra flags: `emulator_factory("--drop-rate", "0.5")`,
+    `api_keys=("k1", "k2")`; all are stopped at teardown."""
+    started: list[EmulatorProcess] = []
+
+    def start(*extra_args: str, api_keys: tuple[str, ...] = ("test-key",)) -> EmulatorProcess:
+        proc = EmulatorProcess(*extra_args, api_keys=api_keys)
+        started.append(proc)
+        return proc.start()
+
+    yield start
+    for proc in started:
+        proc.close()
