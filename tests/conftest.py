@@ -12,6 +12,7 @@ import redis
 from tests.support.emulator import EmulatorProcess
 from tests.support.media import MediaFactory
 from tests.support.redis_server import shared_redis_url
+from tests.support.s3 import moto_s3
 
 # Tests talk to a Redis database of their own so a developer's data in db 0 is left alone.
 TEST_DB = int(os.environ.get("FLEET_TEST_REDIS_DB", "9"))
@@ -51,6 +52,14 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def media(media_dir: Path) -> MediaFactory:
     """Makes real audio files (speech, tones, silence) in a session temp dir."""
     return MediaFactory(media_dir)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a real S3-compatible server (moto) for the session; the AWS variables
+    (dummy credentials, AWS_ENDPOINT_URL) point at it while it runs."""
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,48 @@
+"""Remove credentials from media URIs before they reach a message, a log or a result.
+
+Credentials ride in URIs in two places: the user-info part (`https://user:pass@host/…`)
+and the query string of presigned / signed URLs (`X-Amz-Signature=…`, `X-Goog-Signature=…`,
+`sig=…`). Query values are hidden wholesale: a signing scheme we do not know of must not leak.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+__all__ = ["redact_text", "redact_uri"]
+
+HIDDEN = "***"
+
+# A URI inside free text (an error message from a library): scheme://… up to whitespace or quote.
+_URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with user-info replaced by `***@` and every query value by `***`.
+
+    Plain paths and URIs without credentials come back unchanged; keys of the query are
+    kept so a reader can still tell a presigned URL from a plain one.
+    """
+    if "://" not in uri:
+        return uri
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"{uri.split('://', 1)[0]}://{HIDDEN}"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(_hide_value(item) for item in parts.query.split("&")) if parts.query else ""
+    fragment = HIDDEN if parts.fragment else ""
+    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, fragment))
+
+
+def redact_text(text: str) -> str:
+    """`text` with every URI in it passed through `redact_uri`."""
+    return _URI_IN_TEXT.sub(lambda m: redact_uri(m.group(0)), text)
+
+
+def _hide_value(item: str) -> str:
+    key, sep, _ = item.partition("=")
+    return f"{key}={HIDDEN}" if sep else item
