@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hume_stream.limits import AUDIO_MS_LIMIT
 from hume_stream.models.config import deserialize_configs, serialize_configs
 
+#: The Celery task that runs one Job; its one positional argument is `job.model_dump(mode="json")`.
+#: Here, not in `worker.tasks`, so the producer can name it without loading the worker.
+TASK_NAME = "hume_fleet.process_recording"
+
 
 class State(StrEnum):
     """Life of a job: queued → running → done | failed | dead."""
