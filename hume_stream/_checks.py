@@ -152,14 +152,14 @@ def check_media(info: MediaInfo | None) -> None:
         if info.duration_ms > AUDIO_MS_LIMIT + slack:
             raise _limit_error(
                 Code.AUDIO_TOO_LONG,
-                f"Audio payload is {info.duration_ms:.0f} ms long; "
+                f"Audio payload is {math.ceil(info.duration_ms)} ms long; "
                 f"the limit is {AUDIO_MS_LIMIT} ms per payload.",
             )
     elif info.kind == "video" and info.duration_ms is not None:
         if info.duration_ms > VIDEO_MS_LIMIT + slack:
             raise _limit_error(
                 Code.VIDEO_TOO_LONG,
-                f"Video payload is {info.duration_ms:.0f} ms long; "
+                f"Video payload is {math.ceil(info.duration_ms)} ms long; "
                 f"the limit is {VIDEO_MS_LIMIT} ms per payload.",
             )
     elif (

@@ -16,9 +16,11 @@ __all__ = ["MediaInfo", "probe_media", "wav_duration_ms"]
 
 MediaKind = Literal["audio", "video", "image"]
 
-# FFmpeg demuxers that read a single still picture.
-_IMAGE_DEMUXERS = ("image2",)
+# FFmpeg demuxers that read a single still picture: image2*, and the *_pipe family.
+_IMAGE_DEMUXER_PREFIX = "image2"
 _IMAGE_DEMUXER_SUFFIX = "_pipe"
+# AV_DISPOSITION_ATTACHED_PIC: cover art in an audio file is a "video" stream, not video.
+_ATTACHED_PIC = 1024
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,19 @@ def _probe_with_av(data: bytes) -> MediaInfo | None:
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             format_name = container.format.name
-            video = container.streams.video[0] if container.streams.video else None
+            videos = [s for s in container.streams.video if not int(s.disposition) & _ATTACHED_PIC]
             audio = container.streams.audio[0] if container.streams.audio else None
             container_ms = container.duration / 1000.0 if container.duration is not None else None
-            if video is not None:
+            if videos:
+                video = videos[0]
                 width = video.codec_context.width or None
                 height = video.codec_context.height or None
-                if format_name in _IMAGE_DEMUXERS or format_name.endswith(_IMAGE_DEMUXER_SUFFIX):
+                still = format_name.startswith(_IMAGE_DEMUXER_PREFIX) or format_name.endswith(
+                    _IMAGE_DEMUXER_SUFFIX
+                )
+                if still or (audio is None and (video.frames or 0) == 1):
                     return MediaInfo("image", None, width, height)
-                return MediaInfo("video", _stream_ms(video) or container_ms, width, height)
+                return MediaInfo("video", container_ms or _stream_ms(video), width, height)
             if audio is not None:
                 return MediaInfo("audio", _stream_ms(audio) or container_ms)
     except (av.FFmpegError, ValueError, OSError, EOFError):
