@@ -119,13 +119,15 @@ def test_config_types_sdk_message_for_socket_and_payload() -> None:
     check_config_types([LanguageConfig()], LanguageConfig, "send_text", "Socket")
     check_config_types([], LanguageConfig, "send_text", "Socket")
     with raises(
-        "Socket configured with ProsodyConfig. send_text is only supported when using a LanguageConfig."
+        "Socket configured with ProsodyConfig. "
+        "send_text is only supported when using a LanguageConfig."
     ):
         check_config_types(
             [LanguageConfig(), ProsodyConfig()], LanguageConfig, "send_text", "Socket"
         )
     with raises(
-        "Payload configured with BurstConfig. send_text is only supported when using a LanguageConfig."
+        "Payload configured with BurstConfig. "
+        "send_text is only supported when using a LanguageConfig."
     ):
         check_config_types([BurstConfig()], LanguageConfig, "send_text", "Payload")
 
