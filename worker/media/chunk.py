@@ -220,11 +220,14 @@ class _Cutter:
 
     def _cut_point(self, span: Pcm) -> int:
         """Where to end a span of exactly `limit` samples: mid-way through its quietest
-        window within the look-back (the latest one on ties), or at the limit."""
+        window within the look-back (the latest one on ties), or at the limit when that
+        window is the last one anyway."""
         if not self.lookback:
             return self.limit
         power = _window_power(span[self.limit - self.lookback :], self.window)
         quietest = power.size - 1 - int(np.argmin(power[::-1]))
+        if quietest == power.size - 1:
+            return self.limit
         return self.limit - self.lookback + quietest * self.window + self.window // 2
 
 

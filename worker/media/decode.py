@@ -43,6 +43,10 @@ TARGET_RATE: Final = 16_000
 #: per second of audio, little memory.
 BLOCK_SAMPLES: Final = 8192
 
+# A jump in timestamps longer than this is a gap (a dropped packet), not jitter; the
+# shortest packet that can go missing is about 20 ms (Opus), most are longer.
+GAP_TOLERANCE_S: Final = 0.015
+
 # A decode that ends this much short of the container's declared duration is reported.
 _TRUNCATION_TOLERANCE_S: Final = 0.5
 _TRUNCATION_TOLERANCE_FRACTION: Final = 0.02
@@ -96,6 +100,8 @@ class DecodedAudio:
         self.info = info
         self.samples = 0
         self.warnings: list[str] = []
+        # (where, how long) in seconds of each timestamp gap filled with silence
+        self._gaps: list[tuple[float, float]] = []
         every = tuple(range(info.source_channels))
         self._rows = list(info.channels) if info.channels and info.channels != every else None
 
@@ -107,10 +113,14 @@ class DecodedAudio:
     def blocks(self) -> Iterator[Pcm]:
         """PCM blocks of shape (len(info.labels), n), in order, covering the whole stream.
 
+        A gap in the stream's timestamps (a packet the decoder dropped) is filled with
+        silence, so every later sample stays at its place on the file's time axis.
         Raises `CorruptMedia` on undecodable data and `ZeroDuration` when nothing decodes.
         """
         resampler: av.AudioResampler | None = None
         shape: tuple[str, str, int] | None = None
+        origin: float | None = None
+        fed_s = 0.0  # source audio given to the resampler, in seconds
         try:
             for frame in self._container.decode(self._stream):
                 frame_shape = (frame.format.name, frame.layout.name, frame.sample_rate)
@@ -127,8 +137,18 @@ class DecodedAudio:
                         format="s16p", rate=self.info.rate, frame_size=BLOCK_SAMPLES
                     )
                     shape = frame_shape
-                frame.pts = None  # a fresh sample count; gaps in source pts are not kept
                 assert resampler is not None
+                time = frame.time
+                if time is not None:
+                    origin = time if origin is None else origin
+                    gap = time - origin - fed_s
+                    if gap > GAP_TOLERANCE_S:
+                        self._gaps.append((fed_s, gap))
+                        filler = _silence_like(frame, round(gap * frame.sample_rate))
+                        fed_s += filler.samples / filler.sample_rate
+                        yield from self._take(resampler.resample(filler))
+                fed_s += frame.samples / frame.sample_rate
+                frame.pts = None  # the resampler counts samples; gaps are handled above
                 yield from self._take(resampler.resample(frame))
             if resampler is not None:
                 yield from self._take(resampler.resample(None))
@@ -139,6 +159,7 @@ class DecodedAudio:
             ) from exc
         if self.samples == 0:
             raise ZeroDuration(self._uri, "the audio stream holds no samples")
+        self._report_gaps()
         self._check_length()
 
     def close(self) -> None:
@@ -166,6 +187,15 @@ class DecodedAudio:
                 pcm = pcm[self._rows]
             self.samples += pcm.shape[1]
             yield pcm
+
+    def _report_gaps(self) -> None:
+        if self._gaps:
+            at, _ = self._gaps[0]
+            total = sum(gap for _, gap in self._gaps)
+            self.warnings.append(
+                f"gaps: {len(self._gaps)} gap(s) in the audio ({total:.2f} s in all, "
+                f"the first at {at:.2f} s) filled with silence"
+            )
 
     def _check_length(self) -> None:
         declared = self.info.declared_duration_s
@@ -249,6 +279,15 @@ def _info(
         channels=kept,
         labels=labels,
     )
+
+
+def _silence_like(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """A frame of `samples` zero samples in the format, layout and rate of `frame`."""
+    filler = av.AudioFrame(format=frame.format.name, layout=frame.layout.name, samples=samples)
+    filler.sample_rate = frame.sample_rate
+    for plane in filler.planes:
+        plane.update(bytes(plane.buffer_size))
+    return filler
 
 
 def _declared_duration(
