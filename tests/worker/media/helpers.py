@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import wave
-from fractions import Fraction
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -40,7 +40,7 @@ def bursts(seconds: float, rate: int, spans: Sequence[tuple[float, float]], seed
 
 
 def write_long_call(path: Path, minutes: int, rate: int = 8000) -> Path:
-    """A stereo call of `minutes`: every 10 s the agent speaks 0–3 s, the customer 4–7 s.
+    """A stereo call of `minutes`: every 10 s the agent speaks 0-3 s, the customer 4-7 s.
 
     Written block by block (one 10 s pattern repeated), so it costs little memory or time.
     """
@@ -96,7 +96,7 @@ def drop_packets(source: Path, target: Path, begin: float, end: float) -> Path:
         audio = src.streams.audio[0]
         out = dst.add_stream_from_template(audio)
         for packet in src.demux(audio):
-            if packet.dts is None or begin <= float(packet.pts * packet.time_base) < end:
+            if packet.pts is None or begin <= float(packet.pts * packet.time_base) < end:
                 continue
             packet.stream = out
             dst.mux(packet)
