@@ -120,7 +120,7 @@ def decode_audio(data: bytes) -> DecodedAudio:
     samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     if samples.size == 0:
         raise ApiError(Code.NO_AUDIO_SIGNAL, "No audio signal could be read from the media.")
-    return DecodedAudio(samples=samples, duration_ms=source_seconds * 1000.0)
+    return DecodedAudio(samples=samples, duration_ms=round(source_seconds * 1000.0, 3))
 
 
 def voiced_regions(samples: Mono) -> list[Region]:

@@ -5,10 +5,12 @@
 replaces the answer, so a faulted request never touches the session.
 
 Routing (PROTOCOL.md §2): a request whose `models` include `facemesh` carries landmarks
-(base64 of JSON, or the JSON itself); one with `raw_text: true`, or whose only model is
-`language`, carries text; anything else is base64 of a media file that PyAV sorts into
-audio, video or image. A configured model that cannot run on that kind gives `E0102`
-(face: image, video; prosody and burst: audio, video; language: text; facemesh: facemesh).
+(base64 of JSON, or the JSON itself); one with `raw_text: true` carries text, and so does
+one whose only model is `language` unless its `data` is base64 of a media file; anything
+else is base64 of a media file that PyAV sorts into audio, video or image. A configured
+model that cannot run on that kind gives `E0102` (face: image, video; prosody and burst:
+audio, video; language: text; facemesh: facemesh). A video without an audio track and
+with an audio model gives `E0202`.
 
 Audio models:
 
@@ -261,12 +263,15 @@ def _predict(session: Session, request: Request) -> tuple[dict[str, Any], float 
     if "facemesh" in models:
         _require_supported(models, "facemesh")
         return {"facemesh": _facemesh(_landmarks(data))}, None
-    if message.raw_text or models == ["language"]:
+    found = _media_or_none(data) if models == ["language"] and not message.raw_text else None
+    if message.raw_text or (models == ["language"] and found is None):
         _require_supported(models, "text")
         assert configs.language is not None
         return {"language": _language(data, configs.language)}, None
-    blob = _b64decode(data)
-    kind = media.detect_kind(blob)
+    if found is None:
+        blob = _b64decode(data)
+        found = blob, media.detect_kind(blob)
+    blob, kind = found
     _require_supported(models, kind)
     if kind == "image":
         assert configs.face is not None
@@ -284,6 +289,15 @@ def _require_supported(models: list[str], kind: str) -> None:
                 f"Streaming payload configured with model type '{name}', "
                 f"which is not supported for the detected file type '{kind}'.",
             )
+
+
+def _media_or_none(data: str) -> tuple[bytes, media.MediaKind] | None:
+    """Base64 media in a language-only request without `raw_text`, or None: then it is text."""
+    try:
+        blob = _b64decode(data)
+        return blob, media.detect_kind(blob)
+    except ApiError:
+        return None
 
 
 def _b64decode(data: str) -> bytes:
@@ -511,7 +525,7 @@ def _toxicity(segment: str, hits: int) -> list[dict[str, object]]:
         {
             "name": name,
             "score": round(
-                sigmoid(-5.0 + 3.5 * hits + 0.6 * hashed_unit("toxicity", name, lowered)), 6
+                sigmoid(-4.0 + 5.0 * hits + 0.5 * hashed_unit("toxicity", name, lowered)), 6
             ),
         }
         for name in TOXICITY

@@ -80,7 +80,7 @@ class EmulatorProcess:
             args += ["--api-key", key]
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUME_EMULATOR_")}
         with self.stderr_path.open("ab") as stderr:
-            self.proc = subprocess.Popen(  # noqa: S603 - fixed argv of our own module
+            self.proc = subprocess.Popen(
                 [*args, *self.extra_args],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -105,9 +105,7 @@ class EmulatorProcess:
         text = line.decode(errors="replace").strip()
         if not text.startswith("listening ws://"):
             self.kill()
-            raise RuntimeError(
-                f"emulator did not start (got {text!r}); stderr:\n{self.stderr()}"
-            )
+            raise RuntimeError(f"emulator did not start (got {text!r}); stderr:\n{self.stderr()}")
         return int(text.rsplit(":", 1)[1])
 
     def stderr(self) -> str:
