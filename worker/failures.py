@@ -1,0 +1,60 @@
+"""What went wrong in a job, sorted into what the worker does about it.
+
+bad input   media errors, API validation errors (E01xx, E02xx)  → failed at once
+transient   dropped socket, timeouts, I0xxx, a flaky store       → retry with backoff, then dead
+held        the API key was rejected, or the account is out of credits
+                                                                 → retried later, not counted
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+
+from hume_stream import HumeClientException
+from worker.jobs import ErrorInfo
+from worker.media import MediaError
+
+AUTH_MESSAGE = "HumeStreamClient initialized with invalid API key."
+
+
+class Disposition(Enum):
+    FAIL = "fail"
+    RETRY = "retry"
+    HOLD = "hold"
+
+
+class JobFailure(Exception):
+    """A job could not finish: carries its ErrorInfo and what to do about it."""
+
+    def __init__(self, error: ErrorInfo, disposition: Disposition) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+        self.disposition = disposition
+
+
+def classify(exc: BaseException) -> JobFailure:
+    """Sort an exception raised while running a job."""
+    if isinstance(exc, JobFailure):
+        return exc
+    if isinstance(exc, MediaError):
+        info = ErrorInfo(code=exc.code, message=str(exc), retryable=exc.retryable)
+        return JobFailure(info, Disposition.RETRY if exc.retryable else Disposition.FAIL)
+    if isinstance(exc, HumeClientException):
+        if exc.message == AUTH_MESSAGE:
+            return JobFailure(ErrorInfo(code="auth", message=exc.message), Disposition.HOLD)
+        code = exc.code or "api"
+        info = ErrorInfo(code=code, message=exc.message, retryable=exc.retryable)
+        if code.startswith("E03"):
+            return JobFailure(info, Disposition.HOLD)
+        if exc.retryable or exc.code is None:
+            return JobFailure(info.model_copy(update={"retryable": True}), Disposition.RETRY)
+        return JobFailure(info, Disposition.FAIL)
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        info = ErrorInfo(code="timeout", message=str(exc) or "no reply in time", retryable=True)
+        return JobFailure(info, Disposition.RETRY)
+    if isinstance(exc, OSError | ConnectionError):
+        info = ErrorInfo(code="connection", message=f"{type(exc).__name__}: {exc}", retryable=True)
+        return JobFailure(info, Disposition.RETRY)
+    info = ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}", retryable=True)
+    return JobFailure(info, Disposition.RETRY)

@@ -1,0 +1,178 @@
+"""One job, start to finish: fetch and chunk the recording, send chunk by chunk on the
+process's socket, move times onto the file's axis, summarise, build the Result.
+
+The task thread decodes while the runner's loop waits for the API: the next chunk is cut
+while the previous one is in flight, and at most one chunk is buffered, so memory stays
+bounded however long the recording is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+from hume_stream.models.config import ModelConfigBase, deserialize_configs
+from hume_stream.models.messages import PredictionsMessage, WarningMessage
+from worker import metrics
+from worker.jobs import ChannelResult, Job, Result, SourceIdentity, Span, State, Timings
+from worker.media import Chunk, MediaOptions, PredictionTimeline, stream_chunks
+from worker.media.chunk import ChunkOptions
+from worker.runtime import Runtime
+from worker.summary import summarise
+
+#: A job may take this long per second of audio per channel (5 s payloads, allowing 2.5 s
+#: per round trip), plus a fixed allowance; FLEET_TASK_HARD_LIMIT_S stays the ceiling.
+SECONDS_PER_AUDIO_SECOND = 0.5
+DEADLINE_BASE_S = 60.0
+
+
+def deadline_s(duration_s: float, channels: int, hard_limit_s: float) -> float:
+    """The soft time limit of a job, from its media's duration."""
+    budget = DEADLINE_BASE_S + SECONDS_PER_AUDIO_SECOND * duration_s * max(1, channels)
+    return min(budget, max(1.0, hard_limit_s - 30.0))
+
+
+class _Flight:
+    """The one request in flight: its future, and what to do with the reply."""
+
+    def __init__(self, chunk: Chunk, future: concurrent.futures.Future[Any], sent: float):
+        self.chunk = chunk
+        self.future = future
+        self.sent = sent
+
+
+def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
+    """Process the job on this process's socket and return its `done` Result.
+
+    Raises MediaError, HumeClientException, TimeoutError… for the task to classify. The
+    stream is reset afterwards, success or failure, before the next job can send anything.
+    """
+    configs = deserialize_configs(job.models)
+    label = ",".join(sorted(job.models))
+    options = MediaOptions(
+        split_channels=job.options.split_channels,
+        chunk=ChunkOptions(
+            chunk_ms=job.options.chunk_ms,
+            silence_cut_ms=500 if job.options.cut_at_silence else 0,
+        ),
+    )
+    timeline = PredictionTimeline()
+    api_seconds = 0.0
+    payloads: dict[int, int] = {}
+    with rt.runner.job_lock:
+        try:
+            with stream_chunks(job.uri, options) as media:
+                info = media.info
+                deadline = time.monotonic() + deadline_s(
+                    info.declared_duration_s or 0.0, len(info.labels),
+                    rt.settings.fleet_task_hard_limit_s,
+                )  # fmt: skip
+                flight: _Flight | None = None
+                decode_started = time.monotonic()
+                decode_seconds = 0.0
+                for chunk in media:
+                    decode_seconds += time.monotonic() - decode_started
+                    if flight is not None:
+                        api_seconds += _land(flight, timeline, label, deadline)
+                    flight = _send(rt, chunk, configs)
+                    payloads[chunk.channel] = payloads.get(chunk.channel, 0) + 1
+                    decode_started = time.monotonic()
+                if flight is not None:
+                    api_seconds += _land(flight, timeline, label, deadline)
+                metrics.DECODE_SECONDS.observe(decode_seconds)
+                duration = media.duration_s
+                skipped = list(media.skipped)
+                media_warnings = list(media.warnings)
+                identity = media.identity
+                channels = list(zip(info.channels or (0,), info.labels, strict=True))
+        finally:
+            _reset(rt)
+
+    merged = timeline.merged()
+    channel_results = []
+    for index, name in channels:
+        predictions = merged.get(name, {})
+        channel_results.append(
+            ChannelResult(
+                index=index,
+                label=name,
+                predictions=predictions,
+                summary={m: summarise(p) for m, p in predictions.items() if p},
+                skipped=[Span(begin=s.start_s, end=s.end_s) for s in skipped if s.label == name],
+                payloads=payloads.get(index, 0),
+            )
+        )
+    warnings = media_warnings + [
+        f"{w['channel']} {w['begin']:.2f}-{w['end']:.2f}s {w.get('model') or 'all'}: "
+        f"{w.get('warning')} ({w.get('code')})"
+        for w in timeline.warnings
+    ]
+    return Result(
+        job_id=job.job_id,
+        batch_id=job.batch_id,
+        status=State.DONE,
+        source=_source(job, identity),
+        duration_s=duration,
+        channels=channel_results,
+        warnings=warnings,
+        timings=Timings(
+            queued_at=job.submitted_at,
+            started_at=started,
+            finished_at=time.time(),
+            api_seconds=round(api_seconds, 6),
+            decode_seconds=round(decode_seconds, 6),
+        ),
+        attempts=attempt,
+        worker=rt.worker_id,
+    )
+
+
+def _send(rt: Runtime, chunk: Chunk, configs: list[ModelConfigBase]) -> _Flight:
+    if rt.limiter.cap > 0 and not rt.limiter.try_acquire(rt.worker_id):
+        # Our lease lapsed and the slot went elsewhere: reconnect under the cap.
+        rt.runner.call(rt.runner.drop())
+    future = rt.runner.submit(rt.runner.predict(chunk.wav, configs))
+    return _Flight(chunk, future, time.monotonic())
+
+
+def _land(flight: _Flight, timeline: PredictionTimeline, label: str, deadline: float) -> float:
+    """Wait for the reply in flight and add it to the timeline; returns its latency."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        flight.future.cancel()
+        raise TimeoutError("job exceeded its time limit (derived from the media's duration)")
+    try:
+        reply: PredictionsMessage | WarningMessage = flight.future.result(remaining)
+    except concurrent.futures.TimeoutError:
+        flight.future.cancel()
+        raise TimeoutError(
+            "job exceeded its time limit (derived from the media's duration)"
+        ) from None
+    latency = time.monotonic() - flight.sent
+    metrics.PAYLOAD_LATENCY.labels(label).observe(latency)
+    metrics.AUDIO_SECONDS.inc(flight.chunk.duration_s)
+    chunk = flight.chunk
+    timeline.add(chunk.label, chunk.start_s, reply, chunk.duration_s)
+    return latency
+
+
+def _reset(rt: Runtime) -> None:
+    """Clear the stream's context after a job; a failed reset has dropped the socket, which
+    leaves no context either, so the next job is clean in both cases."""
+    try:
+        if rt.runner.call(rt.runner.reset(), timeout=60):
+            metrics.RESETS.inc()
+    except Exception:
+        metrics.API_ERRORS.labels("reset").inc()
+
+
+def _source(job: Job, identity: Any) -> SourceIdentity:
+    if identity is None:
+        return job.source
+    return SourceIdentity(
+        uri=job.source.uri,
+        size=identity.size,
+        etag=identity.etag,
+        mtime=identity.mtime,
+    )

@@ -1,0 +1,136 @@
+"""What one worker process owns: settings, the job store, the connection limiter and the
+socket runner. Created once per process (at prefork child init, or lazily on the first
+job under `--pool solo`/`threads`), closed at process shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from dataclasses import dataclass
+
+import redis
+
+from hume_stream import HumeStreamClient, ReconnectingStream, RetryPolicy
+from worker import metrics
+from worker.limiter import ConnectionLimiter
+from worker.runner import SocketRunner
+from worker.settings import FleetSettings
+from worker.store import JobStore
+
+#: The service's sliding window, at its minimum. Payloads are self-contained chunks of a
+#: file, so no earlier audio should be prepended: a payload at least this long gets none.
+STREAM_WINDOW_MS = 500
+#: Seconds to wait for one reply before the socket counts as stalled and is replaced.
+REQUEST_TIMEOUT_S = 60.0
+#: How long a process waits for a slot under FLEET_MAX_API_CONNECTIONS before giving the
+#: job back to the queue.
+SLOT_WAIT_S = 30.0
+
+
+@dataclass
+class Runtime:
+    settings: FleetSettings
+    store: JobStore
+    limiter: ConnectionLimiter
+    runner: SocketRunner
+    worker_id: str
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def secrets(settings: FleetSettings) -> list[str]:
+    """Values that must never reach a log line."""
+    out = [settings.hume_api_key.get_secret_value()] if settings.hume_api_key else []
+    for url in (settings.redis_url, settings.broker_url):
+        password = (
+            redis.connection.parse_url(url.get_secret_value()).get("password") if url else None
+        )
+        if password:
+            out.append(str(password))
+    return out
+
+
+def start(settings: FleetSettings) -> Runtime:
+    """Build this process's runtime (idempotent). Opens no connection: fast enough for
+    Celery's process-init deadline."""
+    global _current
+    with _lock:
+        if _current is None:
+            worker_id = f"{socket.gethostname()}:{os.getpid()}"
+            client = redis.Redis.from_url(settings.store_url, health_check_interval=30)
+            limiter = ConnectionLimiter(client, settings.fleet_max_api_connections)
+            runner = SocketRunner(
+                lambda: _open_stream(settings, limiter, worker_id),
+                on_close=lambda: limiter.release(worker_id),
+            )
+            runner.start()
+            _current = Runtime(
+                settings=settings,
+                store=JobStore(client, settings.fleet_result_ttl_s),
+                limiter=limiter,
+                runner=runner,
+                worker_id=worker_id,
+            )
+        return _current
+
+
+def get() -> Runtime:
+    """This process's runtime, built from the app's settings on first use."""
+    if _current is not None:
+        return _current
+    from worker.app import settings  # the app module owns the process's settings
+
+    return start(settings)
+
+
+def stop() -> None:
+    """Close the socket and stop the loop thread."""
+    global _current
+    with _lock:
+        if _current is not None:
+            _current.runner.stop()
+            _current.limiter.release(_current.worker_id)
+            _current = None
+
+
+async def _open_stream(
+    settings: FleetSettings, limiter: ConnectionLimiter, holder: str
+) -> ReconnectingStream:
+    await _wait_for_slot(limiter, holder)
+    if settings.hume_api_key is None:
+        raise RuntimeError("HUME_API_KEY (or HUME_API_KEY_FILE) is not set")
+    client = HumeStreamClient(
+        settings.hume_api_key.get_secret_value(), url=settings.hume_stream_url
+    )
+    stream = ReconnectingStream(
+        client,
+        [],
+        STREAM_WINDOW_MS,
+        policy=RetryPolicy(max_attempts=5),
+        request_timeout=REQUEST_TIMEOUT_S,
+        on_retry=lambda exc, attempt, delay: metrics.API_ERRORS.labels(_error_code(exc)).inc(),
+        on_reconnect=lambda total: metrics.RECONNECTS.inc(),
+    )
+    await stream.__aenter__()
+    return stream
+
+
+async def _wait_for_slot(limiter: ConnectionLimiter, holder: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SLOT_WAIT_S
+    while not await asyncio.to_thread(limiter.try_acquire, holder):
+        if loop.time() > deadline:
+            raise TimeoutError(
+                f"no API connection slot within {SLOT_WAIT_S:.0f}s "
+                f"(FLEET_MAX_API_CONNECTIONS={limiter.cap})"
+            )
+        await asyncio.sleep(0.5)
+
+
+def _error_code(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return str(code) if code else type(exc).__name__

@@ -1,0 +1,120 @@
+"""The Celery task: one message = one recording. It reads like the flow; the work is in
+`worker.pipeline`, the bookkeeping in `worker.store`."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import structlog
+from celery import Task
+from pydantic import ValidationError
+
+from worker import metrics, runtime
+from worker.app import app
+from worker.failures import Disposition, JobFailure, classify
+from worker.jobs import FINAL_STATES, TASK_NAME, ErrorInfo, Job, Result, State, Timings
+from worker.logs import get_logger
+from worker.pipeline import run_job
+
+log = get_logger(__name__)
+
+#: A held job (rejected key, no credits) is tried again after this long, without counting.
+HOLD_DELAY_S = 60.0
+
+
+def backoff_s(attempt: int, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311 - jitter, not crypto
+
+
+@app.task(name=TASK_NAME, bind=True, max_retries=None)
+def process_recording(self: Task, job_data: dict[str, Any]) -> str:
+    """Run one recording through the API and store its result; returns the final state."""
+    rt = runtime.get()
+    try:
+        job = Job.model_validate(job_data)
+    except ValidationError as exc:
+        # Nothing to record a state under: an unreadable message is logged and dropped.
+        log.error("job.invalid_message", error=str(exc))
+        return "invalid"
+
+    attempts, before = rt.store.start(job, rt.worker_id)
+    structlog.contextvars.bind_contextvars(
+        job_id=job.job_id, batch_id=job.batch_id, uri=job.uri, attempt=attempts
+    )
+    try:
+        if before in FINAL_STATES:
+            log.info("job.already_finished", state=str(before))
+            return str(before)
+        if attempts > rt.settings.fleet_max_attempts:
+            error = ErrorInfo(
+                code="max_attempts",
+                message=f"gave up after {attempts - 1} deliveries; the last one never "
+                f"finished (did the job kill its worker?)",
+            )
+            return _finish(rt, job, attempts, State.DEAD, error)
+        return _run(self, rt, job, attempts)
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+
+def _run(task: Task, rt: runtime.Runtime, job: Job, attempts: int) -> str:
+    started = time.time()
+    metrics.IN_PROGRESS.inc()
+    try:
+        result = run_job(job, rt, attempts, started)
+    except Exception as exc:
+        failure = classify(exc)
+        metrics.API_ERRORS.labels(failure.error.code).inc()
+        return _handle_failure(task, rt, job, attempts, failure)
+    finally:
+        metrics.IN_PROGRESS.dec()
+        metrics.JOB_DURATION.observe(time.time() - started)
+    rt.store.finish(result)
+    metrics.JOBS.labels(State.DONE.value).inc()
+    log.info("job.done", duration_s=result.duration_s, api_seconds=result.timings.api_seconds)
+    return State.DONE.value
+
+
+def _handle_failure(
+    task: Task, rt: runtime.Runtime, job: Job, attempts: int, failure: JobFailure
+) -> str:
+    error = failure.error
+    if failure.disposition is Disposition.FAIL:
+        log.warning("job.failed", code=error.code, error=error.message)
+        return _finish(rt, job, attempts, State.FAILED, error)
+    if failure.disposition is Disposition.HOLD:
+        # Not the job's fault: give the attempt back and try again later.
+        rt.store.retrying(job, error, count_attempt=False)
+        log.error("job.held", code=error.code, error=error.message, retry_in_s=HOLD_DELAY_S)
+        raise task.retry(countdown=HOLD_DELAY_S)
+    if attempts >= rt.settings.fleet_max_attempts:
+        log.error("job.dead", code=error.code, error=error.message)
+        return _finish(rt, job, attempts, State.DEAD, error)
+    delay = backoff_s(attempts)
+    rt.store.retrying(job, error)
+    metrics.JOBS.labels("retried").inc()
+    log.warning("job.retry", code=error.code, error=error.message, retry_in_s=round(delay, 2))
+    raise task.retry(countdown=delay)
+
+
+def _finish(rt: runtime.Runtime, job: Job, attempts: int, state: State, error: ErrorInfo) -> str:
+    now = time.time()
+    result = Result(
+        job_id=job.job_id,
+        batch_id=job.batch_id,
+        status=state,
+        source=job.source,
+        error=error,
+        timings=Timings(queued_at=job.submitted_at, started_at=now, finished_at=now),
+        attempts=attempts,
+        worker=rt.worker_id,
+    )
+    if state is State.DEAD:
+        rt.store.dead_letter(result)
+    else:
+        rt.store.finish(result)
+    metrics.JOBS.labels(state.value).inc()
+    return state.value
