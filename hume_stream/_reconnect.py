@@ -262,7 +262,7 @@ class ReconnectingStream:
                         raise HumeClientException(
                             f"Streaming request failed after {attempt} attempts; last error: "
                             f"{type(exc).__name__}: {exc}",
-                            code=getattr(exc, "code", None),
+                            code=exc.code if isinstance(exc, HumeClientException) else None,
                             retryable=True,
                         ) from exc
                     delay = self._policy.delay(attempt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -29,3 +29,13 @@ def requests_seen(emulator: EmulatorProcess) -> list[dict[str, Any]]:
 def client(emulator: EmulatorProcess) -> HumeStreamClient:
     """A client for the session's emulator (endpoint and key given explicitly)."""
     return HumeStreamClient(emulator.api_key, url=emulator.url)
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
+    """Poll `predicate` until it holds; fail naming `what` after `timeout_s`."""
+    step = 0.02
+    for _ in range(int(timeout_s / step)):
+        if predicate():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"gave up waiting for {what} after {timeout_s} s")
