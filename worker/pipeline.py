@@ -12,13 +12,15 @@ import concurrent.futures
 import time
 from typing import Any
 
+import numpy as np
+
 from hume_stream.models.config import ModelConfigBase, deserialize_configs
 from hume_stream.models.messages import PredictionsMessage, WarningMessage
 from worker import metrics
 from worker.jobs import ChannelResult, Job, Result, SourceIdentity, Span, State, Timings
 from worker.media import Chunk, MediaOptions, PredictionTimeline, stream_chunks
-from worker.media.chunk import ChunkOptions
-from worker.runtime import Runtime
+from worker.media.chunk import WAV_HEADER_BYTES, ChunkOptions, wav_bytes
+from worker.runtime import STREAM_WINDOW_MS, Runtime
 from worker.summary import summarise
 
 #: A job may take this long per second of audio per channel (5 s payloads, allowing 2.5 s
@@ -75,7 +77,7 @@ def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
                     decode_seconds += time.monotonic() - decode_started
                     if flight is not None:
                         api_seconds += _land(flight, timeline, label, deadline)
-                    flight = _send(rt, chunk, configs)
+                    flight = _send(rt, job.job_id, chunk, configs)
                     payloads[chunk.channel] = payloads.get(chunk.channel, 0) + 1
                     decode_started = time.monotonic()
                 if flight is not None:
@@ -128,12 +130,30 @@ def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
     )
 
 
-def _send(rt: Runtime, chunk: Chunk, configs: list[ModelConfigBase]) -> _Flight:
+def _send(rt: Runtime, job_id: str, chunk: Chunk, configs: list[ModelConfigBase]) -> _Flight:
     if rt.limiter.cap > 0 and not rt.limiter.try_acquire(rt.worker_id):
         # Our lease lapsed and the slot went elsewhere: reconnect under the cap.
         rt.runner.call(rt.runner.drop())
-    future = rt.runner.submit(rt.runner.predict(chunk.wav, configs))
+    # The payload id names the job and chunk, so one request can be traced across the
+    # worker's logs and the service's.
+    payload_id = f"{job_id}/{chunk.index}"
+    future = rt.runner.submit(rt.runner.predict(padded_wav(chunk), configs, payload_id))
     return _Flight(chunk, future, time.monotonic())
+
+
+def padded_wav(chunk: Chunk) -> bytes:
+    """The chunk's WAV, padded with trailing silence to at least the stream window.
+
+    The service prepends up to (window - payload) ms of the connection's earlier audio to a
+    payload shorter than the window, which would shift its times and mix in another
+    channel's speech. A payload at least as long as the window gets no context; silence
+    adds no predictions, and times still count from the chunk's first sample.
+    """
+    minimum = chunk.rate * STREAM_WINDOW_MS // 1000
+    if chunk.length >= minimum:
+        return chunk.wav
+    samples = np.frombuffer(chunk.wav, dtype="<i2", offset=WAV_HEADER_BYTES)
+    return wav_bytes(np.pad(samples, (0, minimum - chunk.length)), chunk.rate)
 
 
 def _land(flight: _Flight, timeline: PredictionTimeline, label: str, deadline: float) -> float:

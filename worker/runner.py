@@ -26,7 +26,11 @@ class Stream(Protocol):
     """What the runner needs of a (reconnecting) stream."""
 
     async def predict_bytes(
-        self, data: bytes, configs: Iterable[ModelConfigBase] | None = None
+        self,
+        data: bytes,
+        configs: Iterable[ModelConfigBase] | None = None,
+        *,
+        payload_id: str | None = None,
     ) -> PredictionsMessage | WarningMessage: ...
 
     async def reset_stream(self) -> Any: ...
@@ -75,11 +79,11 @@ class SocketRunner:
         return self._stream
 
     async def predict(
-        self, data: bytes, configs: list[ModelConfigBase]
+        self, data: bytes, configs: list[ModelConfigBase], payload_id: str
     ) -> PredictionsMessage | WarningMessage:
         """Send one payload (raw media bytes) with these configs; the typed reply."""
         stream = await self.stream()
-        return await stream.predict_bytes(data, configs)
+        return await stream.predict_bytes(data, configs, payload_id=payload_id)
 
     async def reset(self) -> bool:
         """Clear the stream's context; on failure drop the socket (a new one has none).

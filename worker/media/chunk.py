@@ -21,6 +21,7 @@ from hume_stream.limits import AUDIO_MS_LIMIT
 from worker.media.decode import Pcm
 
 __all__ = [
+    "WAV_HEADER_BYTES",
     "Chunk",
     "ChunkOptions",
     "SkippedSpan",
@@ -34,6 +35,8 @@ WINDOW_MS: Final = 10
 
 _FULL_SCALE: Final = 32768.0
 _WAV_HEADER: Final = struct.Struct("<4sI4s4sIHHIIHH4sI")
+#: Bytes before the samples in every WAV that `wav_bytes` writes.
+WAV_HEADER_BYTES: Final = _WAV_HEADER.size
 
 
 @dataclass(frozen=True)
