@@ -16,6 +16,7 @@ HIDDEN = "***"
 
 # A URI inside free text (an error message from a library): scheme://… up to whitespace or quote.
 _URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_TRAILING = ").,;:]}"
 
 
 def redact_uri(uri: str) -> str:
@@ -40,9 +41,16 @@ def redact_uri(uri: str) -> str:
 
 def redact_text(text: str) -> str:
     """`text` with every URI in it passed through `redact_uri`."""
-    return _URI_IN_TEXT.sub(lambda m: redact_uri(m.group(0)), text)
+    return _URI_IN_TEXT.sub(_redact_match, text)
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    # Punctuation that closes the sentence or a bracket around the URI is not part of it.
+    uri = match.group(0).rstrip(_TRAILING)
+    return redact_uri(uri) + match.group(0)[len(uri) :]
 
 
 def _hide_value(item: str) -> str:
     key, sep, _ = item.partition("=")
-    return f"{key}={HIDDEN}" if sep else item
+    # a bare item (`?TOKEN`) may itself be the secret
+    return f"{key}={HIDDEN}" if sep else HIDDEN

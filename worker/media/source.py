@@ -134,13 +134,21 @@ def store_error(uri: str, exc: BaseException) -> MediaError:
     if isinstance(exc, MediaError):
         return exc
     detail = str(exc) or type(exc).__name__
-    status = _http_status(exc)
+    cause = exc.__cause__
+    # fsspec's HTTP filesystem re-raises every failure of `info` as FileNotFoundError from
+    # the real one (a 403, a refused connection): judge by that one.
+    status = _http_status(exc) or _http_status(cause)
     if isinstance(exc, IsADirectoryError):
         return MediaNotFound(uri, "the URI names a directory, not a file")
-    if isinstance(exc, FileNotFoundError) or status in (404, 410):
-        return MediaNotFound(uri, f"no such file or object ({detail})")
     if isinstance(exc, PermissionError) or status in (401, 403):
         return MediaPermissionDenied(uri, f"access denied ({detail})")
+    if status in (404, 410):
+        return MediaNotFound(uri, f"no such file or object ({detail})")
+    if isinstance(exc, FileNotFoundError) and (status is not None or isinstance(cause, OSError)):
+        reason = cause if cause is not None else exc
+        return MediaUnavailable(uri, f"the store failed: {type(reason).__name__}: {reason}")
+    if isinstance(exc, FileNotFoundError):
+        return MediaNotFound(uri, f"no such file or object ({detail})")
     return MediaUnavailable(uri, f"the store failed: {type(exc).__name__}: {detail}")
 
 
@@ -182,7 +190,7 @@ def _file_info(uri: str, fs: fsspec.AbstractFileSystem, path: str) -> dict[str, 
     return info
 
 
-def _http_status(exc: BaseException) -> int | None:
+def _http_status(exc: BaseException | None) -> int | None:
     # aiohttp (http, s3fs) calls it `status`, gcsfs `code`
     for attr in ("status", "code"):
         value = getattr(exc, attr, None)
