@@ -50,7 +50,6 @@ async def _serve(settings: EmulatorSettings) -> None:
     def announce(host: str, port: int) -> None:
         shown = f"[{host}]" if ":" in host else host
         print(f"listening ws://{shown}:{port}", flush=True)
-        logging.getLogger("emulator").info("endpoint path %s", STREAM_PATH)
 
     await Emulator(settings).run(stop, announce)
 

@@ -9,7 +9,8 @@ Event log lines (one JSON object each, appended and flushed at once; `t` is Unix
   `kind` is `data`, `reset`, `job_details` or `invalid`;
 * `{"t", "event": "close", "conn", "close_code"}`.
 
-API keys never appear.
+Connection numbers continue from the highest one already in the file, so they stay unique
+in a log shared by restarts of the emulator. API keys never appear.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class EventLog:
     """Appends events to a file (or nowhere when no path is set)."""
 
     def __init__(self, path: Path | None) -> None:
+        #: The highest connection number already in the file (0 for a new log).
+        self.last_conn = _last_conn(path) if path is not None and path.exists() else 0
         self._file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
 
     def write(self, event: str, conn: int, **fields: Any) -> None:
@@ -57,6 +60,19 @@ class EventLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _last_conn(path: Path) -> int:
+    last = 0
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                conn = json.loads(line).get("conn", 0)
+            except (ValueError, AttributeError):
+                continue  # a torn last line after a kill
+            if isinstance(conn, int):
+                last = max(last, conn)
+    return last
 
 
 class Stats:

@@ -47,7 +47,7 @@ class Emulator:
         self.stats = Stats()
         self.events = EventLog(settings.event_log)
         self._keys = [k.get_secret_value().encode() for k in settings.api_keys]
-        self._conn_ids = itertools.count(1)
+        self._conn_ids = itertools.count(self.events.last_conn + 1)
         self._open_per_key: Counter[int] = Counter()
         self._key_of: dict[ServerConnection, int] = {}
         self._releases: set[asyncio.Task[None]] = set()
@@ -138,63 +138,90 @@ class Emulator:
         session = engine.Session()
         faults = FaultPlan(self.settings, conn)
         stalled = False
-        while True:
-            try:
-                async with asyncio.timeout(self.settings.idle_timeout or None):
-                    frame = await connection.recv()
-            except TimeoutError:
-                await connection.close(1000, IDLE_CLOSE_REASON)
-                return
-            except ConnectionClosed:
-                return
-            parsed = engine.parse(frame)
+        while (frame := await self._next_frame(connection)) is not None:
+            parsed = _parse(frame)
             if stalled:
-                outcome = parsed if isinstance(parsed, engine.Outcome) else _unanswered(parsed)
-                self._record(conn, outcome, "stalled")
+                self._record(conn, _unanswered(parsed), "stalled")
                 continue
-            if isinstance(parsed, engine.Outcome):
-                outcome = parsed
-            elif parsed.kind != "data":
-                outcome = engine.run(session, parsed)
-            else:
-                fault = faults.draw()
-                if fault == "drop":
-                    self._record(conn, _unanswered(parsed), fault)
-                    connection.transport.abort()
-                    return
-                if fault == "stall":
-                    self._record(conn, _unanswered(parsed), fault)
-                    stalled = True
-                    continue
-                if fault == "error":
-                    error = {"error": INTERNAL_ERROR, "code": Code.INTERNAL.value}
-                    outcome = engine.finish(session, parsed, error)
-                    await asyncio.sleep(faults.latency_s(None))
-                    self._record(conn, outcome, fault)
-                    if not await _send(connection, outcome):
-                        return
-                    continue
-                outcome = await self._answer(session, parsed)
-                await asyncio.sleep(faults.latency_s(outcome.audio_ms))
-            self._record(conn, outcome)
+            is_data = isinstance(parsed, engine.Request) and parsed.kind == "data"
+            fault = faults.draw() if is_data else None
+            if fault == "drop":
+                self._record(conn, _unanswered(parsed), fault)
+                connection.transport.abort()
+                return
+            if fault == "stall":
+                self._record(conn, _unanswered(parsed), fault)
+                stalled = True
+                continue
+            outcome = await self._respond(session, parsed, faults, fault == "error")
+            self._record(conn, outcome, fault)
             if not await _send(connection, outcome):
                 return
 
-    async def _answer(self, session: engine.Session, request: engine.Request) -> engine.Outcome:
-        """Predict off the event loop; an unexpected failure still gets its one answer."""
+    async def _next_frame(self, connection: ServerConnection) -> str | bytes | None:
+        """The next request frame; None once the connection is closed or timed out idle."""
         try:
-            return await asyncio.to_thread(engine.run, session, request)
-        except Exception:
-            log.exception("prediction failed; answering %s", Code.INTERNAL.value)
-            error = {"error": INTERNAL_ERROR, "code": Code.INTERNAL.value}
-            return engine.finish(session, request, error)
+            async with asyncio.timeout(self.settings.idle_timeout or None):
+                return await connection.recv()
+        except TimeoutError:
+            await connection.close(1000, IDLE_CLOSE_REASON)
+        except ConnectionClosed:
+            pass
+        return None
+
+    async def _respond(
+        self,
+        session: engine.Session,
+        parsed: engine.Request | engine.Outcome,
+        faults: FaultPlan,
+        inject_error: bool,
+    ) -> engine.Outcome:
+        """The answer; data requests are predicted off the event loop, then delayed."""
+        if isinstance(parsed, engine.Outcome):
+            return parsed
+        if parsed.kind != "data":
+            return _run(session, parsed)
+        if inject_error:
+            outcome = _internal_error(session, parsed)
+        else:
+            outcome = await asyncio.to_thread(_run, session, parsed)
+        await asyncio.sleep(faults.latency_s(outcome.audio_ms))
+        return outcome
 
     def _record(self, conn: int, outcome: engine.Outcome, fault: str | None = None) -> None:
         self.stats.record(outcome, fault)
         self.events.request(conn, outcome, fault)
 
 
-def _unanswered(request: engine.Request) -> engine.Outcome:
+def _parse(frame: str | bytes) -> engine.Request | engine.Outcome:
+    """`engine.parse`, with a bug answered as `I0100` rather than by a dead connection."""
+    try:
+        return engine.parse(frame)
+    except Exception:
+        log.exception("request parsing failed; answering %s", Code.INTERNAL.value)
+        error = {"error": INTERNAL_ERROR, "code": Code.INTERNAL.value}
+        return engine.Outcome(response=error, kind="invalid")
+
+
+def _run(session: engine.Session, request: engine.Request) -> engine.Outcome:
+    """`engine.run`, with a bug answered as `I0100`: every request gets its one answer."""
+    try:
+        return engine.run(session, request)
+    except Exception:
+        log.exception("prediction failed; answering %s", Code.INTERNAL.value)
+        return _internal_error(session, request)
+
+
+def _internal_error(session: engine.Session, request: engine.Request) -> engine.Outcome:
+    error = {"error": INTERNAL_ERROR, "code": Code.INTERNAL.value}
+    return engine.finish(session, request, error)
+
+
+def _unanswered(parsed: engine.Request | engine.Outcome) -> engine.Outcome:
+    """What the log records for a request that gets no answer."""
+    if isinstance(parsed, engine.Outcome):
+        return engine.Outcome(response={}, kind=parsed.kind, payload_id=parsed.payload_id)
+    request = parsed
     return engine.Outcome(
         response={},
         kind=request.kind,

@@ -164,13 +164,17 @@ def test_sigterm_closes_connections_and_exits_cleanly(emulator_factory: Factory)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1001
 
 
-def test_restart_keeps_the_port(emulator_factory: Factory) -> None:
+def test_restart_keeps_the_port_and_numbers_connections_on(emulator_factory: Factory) -> None:
     emu = emulator_factory()
     url = emu.url
+    with session(emu) as ws:
+        ask(ws, {"reset_stream": True})
     emu.restart()
     assert emu.url == url
     with session(emu) as ws:
         assert ask(ws, {"reset_stream": True}) == {}
+    emu.stop()
+    assert [e["conn"] for e in emu.events() if e["event"] == "open"] == [1, 2]
 
 
 def test_oversized_message_closes_with_1009(emulator: EmulatorProcess) -> None:
