@@ -112,4 +112,4 @@ def _begin(prediction: Mapping[str, Any]) -> float:
 
 
 def _warning(part: Mapping[str, Any]) -> dict[str, Any]:
-    return {"code": part.get("code"), "message": part.get("warning")}
+    return {"code": part.get("code"), "warning": part.get("warning")}

@@ -72,7 +72,7 @@ def test_the_timeline_merges_each_channel_and_model_in_time_order() -> None:
             "end": 4.97,
             "model": "prosody",
             "code": "W0105",
-            "message": "No speech detected.",
+            "warning": "No speech detected.",
         }
     ]
 
@@ -90,7 +90,7 @@ def test_a_top_level_warning_is_kept_with_its_span() -> None:
             "end": None,
             "model": None,
             "code": "W0105",
-            "message": "No speech detected.",
+            "warning": "No speech detected.",
         }
     ]
 

@@ -30,6 +30,7 @@ from worker.media import (
     stream_chunks,
     wav_bytes,
 )
+from worker.media.chunk import WAV_HEADER_BYTES
 
 RATE = 16000
 LIMIT = AUDIO_MS_LIMIT * RATE // 1000
@@ -157,7 +158,8 @@ def test_wav_payload_is_a_standard_file() -> None:
 
     payload = wav_bytes(samples, 16000)
 
-    assert len(payload) == 44 + 2 * samples.size
+    assert WAV_HEADER_BYTES == 44
+    assert len(payload) == WAV_HEADER_BYTES + 2 * samples.size
     with wave.open(BytesIO(payload)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == (
             1,
