@@ -7,18 +7,23 @@ PyAV is missing or cannot read the bytes the result is `None` and the service de
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import struct
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MediaInfo", "probe_media", "wav_duration_ms"]
+__all__ = ["MediaInfo", "probe_media", "probe_media_b64", "wav_duration_ms"]
 
 MediaKind = Literal["audio", "video", "image"]
 
 # FFmpeg demuxers that read a single still picture: image2*, and the *_pipe family.
 _IMAGE_DEMUXER_PREFIX = "image2"
 _IMAGE_DEMUXER_SUFFIX = "_pipe"
+# Base64 characters decoded to find a WAV's chunks (6 KiB of file; headers are ~44 bytes).
+_B64_HEAD_CHARS = 8192
+_WHITESPACE = (b"\n", b"\r", b" ", b"\t")
 # AV_DISPOSITION_ATTACHED_PIC: cover art in an audio file is a "video" stream, not video.
 _ATTACHED_PIC = 1024
 
@@ -47,15 +52,34 @@ def probe_media(data: bytes) -> MediaInfo | None:
     return _probe_with_av(data)
 
 
-def wav_duration_ms(data: bytes) -> float | None:
+def probe_media_b64(encoded: bytes) -> MediaInfo | None:
+    """`probe_media` for base64 input; a WAV needs only its head decoded, not the payload."""
+    if len(encoded) % 4 == 0 and not any(ws in encoded for ws in _WHITESPACE):
+        try:
+            head = base64.b64decode(encoded[:_B64_HEAD_CHARS], validate=True)
+        except binascii.Error:
+            return None  # not base64: the service names that itself (E0201)
+        padding = len(encoded) - len(encoded.rstrip(b"="))
+        duration = wav_duration_ms(head, total_size=len(encoded) // 4 * 3 - padding)
+        if duration is not None:
+            return MediaInfo("audio", duration, exact=True)
+    try:
+        return probe_media(base64.b64decode(encoded))
+    except binascii.Error:
+        return None
+
+
+def wav_duration_ms(data: bytes, total_size: int | None = None) -> float | None:
     """Duration of a RIFF/WAVE file from its `fmt ` and `data` chunks; `None` if not a WAV.
 
     Uses the average byte rate, so PCM, μ-law, A-law and ADPCM WAVs are all measured. A
     `data` size larger than the bytes present (streamed WAVs write 0 or 0xFFFFFFFF) is
-    clamped to what is there.
+    clamped to what is there. `data` may be the head of the file only, when `total_size`
+    gives the length of the whole.
     """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
+    total = len(data) if total_size is None else total_size
     byte_rate: int | None = None
     offset = 12
     while offset + 8 <= len(data):
@@ -67,7 +91,7 @@ def wav_duration_ms(data: bytes) -> float | None:
         elif chunk_id == b"data":
             if not byte_rate:
                 return None
-            available = len(data) - body
+            available = total - body
             present = available if size in (0, 0xFFFFFFFF) else min(size, available)
             return present * 1000.0 / byte_rate
         # Chunks are word-aligned: an odd size is followed by one pad byte.

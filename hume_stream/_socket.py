@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import uuid
 from collections.abc import Iterable
@@ -27,7 +26,7 @@ from hume_stream._checks import (
     check_stream_window_ms,
     check_text,
 )
-from hume_stream._media import probe_media
+from hume_stream._media import probe_media, probe_media_b64
 from hume_stream.errors import HumeClientException
 from hume_stream.limits import FACE_LIMIT, N_LANDMARKS, N_SPATIAL
 from hume_stream.models.config import (
@@ -149,9 +148,7 @@ class StreamSocket:
         """
         models = self._models(configs)
         if self._wants_media_check(models):
-            raw = _b64decode(bytes_data)
-            if raw is not None:  # not base64: the service names that itself (E0201)
-                self._check_media(raw, models)
+            check_media(probe_media_b64(bytes_data))
         message = self._data_message(bytes_data.decode("utf-8"), models, False)
         return await self._request(message)
 
@@ -355,13 +352,6 @@ class StreamSocket:
 
     def _abort(self) -> None:
         self._protocol.transport.abort()
-
-
-def _b64decode(data: bytes) -> bytes | None:
-    try:
-        return base64.b64decode(data)
-    except binascii.Error:
-        return None
 
 
 async def _read_file(filepath: str | Path) -> bytes:

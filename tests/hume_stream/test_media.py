@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import struct
+from collections.abc import Callable
 
 import pytest
 
-from hume_stream._media import MediaInfo, probe_media, wav_duration_ms
+from hume_stream._media import MediaInfo, probe_media, probe_media_b64, wav_duration_ms
 from tests.emulator.pictures import encode_image, encode_video, face_picture
 from tests.support.media import MediaFactory
 
@@ -73,3 +75,40 @@ def test_video_duration_and_size() -> None:
 @pytest.mark.parametrize("data", [b"", b"hello world, not media", b"\x00" * 4096])
 def test_unreadable_bytes_are_left_to_the_service(data: bytes) -> None:
     assert probe_media(data) is None
+
+
+@pytest.mark.parametrize(
+    "encode", [base64.b64encode, base64.encodebytes], ids=["plain", "with-newlines"]
+)
+@pytest.mark.parametrize("seconds", [1.0, 5.0, 6.0])
+def test_base64_input_is_measured_like_raw(
+    media: MediaFactory, seconds: float, encode: Callable[[bytes], bytes]
+) -> None:
+    raw = media.tone(seconds).read_bytes()
+    assert (
+        probe_media_b64(encode(raw))
+        == probe_media(raw)
+        == MediaInfo("audio", seconds * 1000, exact=True)
+    )
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2, 3])
+def test_base64_length_arithmetic_with_every_padding(pad: int) -> None:
+    data = wav(32_000, bytes(32_000 + 2 * pad))  # sizes that need 0, 1 or 2 "=" of padding
+    assert probe_media_b64(base64.b64encode(data)) == probe_media(data)
+
+
+def test_base64_wav_whose_data_chunk_is_past_the_decoded_head() -> None:
+    big_list = b"LIST" + struct.pack("<I", 20_000) + bytes(20_000)
+    data = wav(32_000, bytes(64_000), extra_chunks=big_list)
+    assert probe_media_b64(base64.b64encode(data)) == MediaInfo("audio", 2000.0, exact=True)
+
+
+def test_base64_of_compressed_audio_is_probed(media: MediaFactory) -> None:
+    raw = media.tone(2.0, suffix="flac").read_bytes()
+    assert probe_media_b64(base64.b64encode(raw)) == probe_media(raw)
+
+
+@pytest.mark.parametrize("encoded", [b"not base64 at all!", b"abc", b"****"])
+def test_invalid_base64_is_left_to_the_service(encoded: bytes) -> None:
+    assert probe_media_b64(encoded) is None
