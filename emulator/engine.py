@@ -260,25 +260,35 @@ def _predict(session: Session, request: Request) -> tuple[dict[str, Any], float 
     assert configs is not None and data is not None  # guaranteed by parse()
     if data == "":
         raise ApiError(Code.INVALID_REQUEST, "'data' is empty.")
-    if "facemesh" in models:
-        _require_supported(models, "facemesh")
+    kind, blob = _detect(message, models, data)
+    _require_supported(models, kind)
+    if kind == "facemesh":
         return {"facemesh": _facemesh(_landmarks(data))}, None
-    found = _media_or_none(data) if models == ["language"] and not message.raw_text else None
-    if message.raw_text or (models == ["language"] and found is None):
-        _require_supported(models, "text")
+    if kind == "text":
         assert configs.language is not None
         return {"language": _language(data, configs.language)}, None
-    if found is None:
-        blob = _b64decode(data)
-        found = blob, media.detect_kind(blob)
-    blob, kind = found
-    _require_supported(models, kind)
     if kind == "image":
         assert configs.face is not None
         return {"face": _faces(session, [media.read_image(blob)], configs.face)}, None
     if kind == "video":
         return _video(session, blob, models, configs)
     return _audio(session, blob, models, message.stream_window_ms)
+
+
+def _detect(message: StreamRequest, models: list[str], data: str) -> tuple[str, bytes]:
+    """The payload's kind (see the module docstring) and, for media, its bytes."""
+    if "facemesh" in models:
+        return "facemesh", b""
+    if message.raw_text:
+        return "text", b""
+    if models == ["language"]:
+        try:
+            blob = _b64decode(data)
+            return media.detect_kind(blob), blob
+        except ApiError:
+            return "text", b""
+    blob = _b64decode(data)
+    return media.detect_kind(blob), blob
 
 
 def _require_supported(models: list[str], kind: str) -> None:
@@ -289,15 +299,6 @@ def _require_supported(models: list[str], kind: str) -> None:
                 f"Streaming payload configured with model type '{name}', "
                 f"which is not supported for the detected file type '{kind}'.",
             )
-
-
-def _media_or_none(data: str) -> tuple[bytes, media.MediaKind] | None:
-    """Base64 media in a language-only request without `raw_text`, or None: then it is text."""
-    try:
-        blob = _b64decode(data)
-        return blob, media.detect_kind(blob)
-    except ApiError:
-        return None
 
 
 def _b64decode(data: str) -> bytes:
@@ -425,9 +426,7 @@ def _landmarks(data: str) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
     try:
         source = stripped if stripped.startswith("[") else _b64decode(data).decode("utf-8")
         faces = json.loads(source)
-    except ApiError:
-        raise ApiError(Code.INVALID_REQUEST, _FACEMESH_SHAPE) from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except (ApiError, UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(Code.INVALID_REQUEST, _FACEMESH_SHAPE) from None
     if not isinstance(faces, list):
         raise ApiError(Code.INVALID_REQUEST, _FACEMESH_SHAPE)

@@ -76,8 +76,11 @@ def read_video_frames(data: bytes, fps_pred: float) -> list[Still]:
         sampled: list[Still] = []
         next_time = 0.0
         last_time = 0.0
+        start: float | None = None
         for index, frame in enumerate(_decode(container, stream)):
-            t = float(frame.time) if frame.time is not None else 0.0
+            stamp = float(frame.time) if frame.time is not None else 0.0
+            start = stamp if start is None else start
+            t = stamp - start  # seconds from the first frame, whatever the container's origin
             last_time = max(last_time, t)
             if fps_pred <= 0 or t + 1e-6 >= next_time:
                 sampled.append(_still(frame, index, t))

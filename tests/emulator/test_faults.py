@@ -3,7 +3,9 @@ same seed injects the same faults."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +53,9 @@ def test_error_answers_retryable_i0100(emulator_factory: Factory) -> None:
         assert ask(ws, {"reset_stream": True}) == {}
         assert ask(ws, "not json")["code"] == "E0100"
     assert requests_logged(emu, 3)[0]["fault"] == "error"
+    with urllib.request.urlopen(emu.http_url + "/stats", timeout=10) as reply:
+        stats = json.load(reply)
+    assert stats["faults"] == {"error": 1} and stats["errors"]["I0100"] == 1
 
 
 def test_stall_never_answers_and_the_connection_goes_silent(emulator_factory: Factory) -> None:
