@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -162,6 +163,22 @@ def test_refused_handshake_other_than_401_is_retryable(
         run(main())
     assert str(info.value) == "Unexpected error when creating streaming connection"
     assert info.value.retryable is True
+
+
+def test_key_stays_out_of_debug_logs_of_a_real_handshake(
+    emulator: EmulatorProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = HumeStreamClient(emulator.api_key, url=emulator.url)
+
+    async def main() -> None:
+        async with client.connect([ProsodyConfig()]) as socket:
+            await socket.reset_stream()
+
+    with caplog.at_level(logging.DEBUG, logger="hume_stream"):
+        run(main())
+    lines = [r.getMessage() for r in caplog.records]
+    assert "> X-Hume-Api-Key: ***" in lines
+    assert not [line for line in lines if emulator.api_key in line]
 
 
 def test_unreachable_endpoint_raises_oserror() -> None:

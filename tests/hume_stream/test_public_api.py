@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import subprocess
+import sys
 
 import pytest
 
 import hume_stream
 from hume_stream import ApiType, HumeStreamClient, StreamSocket
+from tests.support.media import MediaFactory
 
 SEED_NAMES = {"ApiType", "HumeClientException", "HumeStreamClient", "StreamSocket"}
 TYPED_NAMES = {
@@ -153,3 +156,32 @@ def test_websockets_debug_log_of_the_handshake_hides_the_key() -> None:
     for log_filter in logger.filters:
         assert isinstance(log_filter, logging.Filter) and log_filter.filter(record)
     assert "sk-1" not in record.getMessage()
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_importing_the_client_loads_no_other_layer_and_no_pyav() -> None:
+    done = run_python(
+        "import sys, hume_stream, hume_stream.models.config\n"
+        "bad = {'celery', 'redis', 'worker', 'emulator', 'producer', 'av'} & {\n"
+        "    m.split('.')[0] for m in sys.modules}\n"
+        "assert not bad, bad\n"
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_works_without_pyav_leaving_non_wav_media_to_the_service(media: MediaFactory) -> None:
+    flac, wav = media.tone(6.0, suffix="flac"), media.tone(6.0)
+    done = run_python(
+        "import sys\n"
+        "sys.modules['av'] = None  # as if PyAV were not installed\n"
+        "from pathlib import Path\n"
+        "from hume_stream._media import probe_media\n"
+        f"assert probe_media(Path({str(flac)!r}).read_bytes()) is None\n"
+        f"assert probe_media(Path({str(wav)!r}).read_bytes()).duration_ms == 6000.0\n"
+    )
+    assert done.returncode == 0, done.stderr
