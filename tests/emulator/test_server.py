@@ -139,6 +139,7 @@ def test_connections_over_the_per_key_limit_get_429(emulator_factory: Factory) -
             assert ask(other_key, {"reset_stream": True}) == {}
         assert ask(second, {"reset_stream": True}) == {}
     # Closing frees the slots.
+    wait_for_event(emu, lambda e: e["event"] == "close" and e["conn"] == 1)
     wait_for_event(emu, lambda e: e["event"] == "close" and e["conn"] == 2)
     with session(emu, key="k1") as ws:
         assert ask(ws, {"reset_stream": True}) == {}
