@@ -6,14 +6,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from hume_stream import HumeClientException, HumeStreamClient, StreamSocket
+from hume_stream import (
+    HumeClientException,
+    HumeStreamClient,
+    ReconnectingStream,
+    RetryPolicy,
+    StreamSocket,
+)
 from hume_stream.models.config import (
     BurstConfig,
     FacemeshConfig,
@@ -251,3 +258,51 @@ def test_file_not_found_is_raised_before_sending(tmp_path: Path) -> None:
         assert server.requests == []
 
     run_against_wire([ProsodyConfig()], body)
+
+
+@asynccontextmanager
+async def tcp_server(on_connect: Callable[[asyncio.StreamWriter], None]) -> AsyncIterator[str]:
+    """A loopback TCP listener that is no WebSocket server; yields its ws:// URL."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        on_connect(writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"ws://127.0.0.1:{port}/v0/stream/models"
+
+
+def test_handshake_that_never_completes_is_an_open_timeout_and_is_retried() -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def main() -> ReconnectingStream:
+        async with tcp_server(held.append) as url:
+            client = HumeStreamClient("k", url=url, open_timeout=0.2)
+            with pytest.raises(TimeoutError):
+                async with client.connect([ProsodyConfig()]):
+                    pass
+            stream = ReconnectingStream(
+                client, [ProsodyConfig()], policy=RetryPolicy(2, 0.01, 0.01)
+            )
+            with pytest.raises(HumeClientException, match="after 2 attempts; last error: Timeout"):
+                await stream.__aenter__()
+            for writer in held:
+                writer.close()
+            return stream
+
+    stream = asyncio.run(asyncio.wait_for(main(), 30))
+    assert stream.retries == 1 and len(held) == 3
+
+
+def test_server_hanging_up_during_the_handshake_is_a_retryable_connect_error() -> None:
+    async def main() -> None:
+        async with tcp_server(lambda writer: writer.close()) as url:
+            client = HumeStreamClient("k", url=url)
+            with pytest.raises(HumeClientException) as info:
+                async with client.connect([ProsodyConfig()]):
+                    pass
+            assert str(info.value) == "Unexpected error when creating streaming connection"
+            assert info.value.retryable
+
+    asyncio.run(asyncio.wait_for(main(), 30))
