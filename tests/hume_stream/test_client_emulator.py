@@ -342,13 +342,16 @@ def test_send_text_without_language_config(
     ids=["101-faces", "no-faces", "477-landmarks", "2d-points", "second-face"],
 )
 def test_facemesh_shapes_are_refused_before_sending(
-    client: HumeStreamClient, emulator: EmulatorProcess, landmarks: object, message: str
+    client: HumeStreamClient,
+    emulator: EmulatorProcess,
+    landmarks: list[list[list[float]]],
+    message: str,
 ) -> None:
     async def main() -> None:
         async with client.connect([FacemeshConfig()]) as socket:
             for send in (socket.send_facemesh, socket.predict_facemesh):
                 with pytest.raises(HumeClientException) as info:
-                    await send(landmarks)  # type: ignore[operator]
+                    await send(landmarks)
                 assert str(info.value) == message
 
     before = len(requests_seen(emulator))
