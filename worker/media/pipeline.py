@@ -20,6 +20,8 @@ from worker.media.source import DEFAULT_BLOCK_SIZE, SourceIdentity, open_media
 
 __all__ = ["ChunkStream", "MediaOptions", "stream_chunks"]
 
+_NOT_ENTERED = "use the ChunkStream in a `with` block first"
+
 
 @dataclass(frozen=True)
 class MediaOptions:
@@ -50,7 +52,8 @@ class ChunkStream:
         self.options = options
         self._stack = ExitStack()
         self._audio: DecodedAudio | None = None
-        self.identity: SourceIdentity | None = None
+        self._identity: SourceIdentity | None = None
+        self._iterated = False
         #: silent spans not sent, merged per channel where they touch
         self.skipped: list[SkippedSpan] = []
         self._last_skipped: dict[int, int] = {}
@@ -70,7 +73,7 @@ class ChunkStream:
                     channels=self.options.channels,
                 )
             )
-            self.identity = media.identity
+            self._identity = media.identity
             self._stack = stack.pop_all()
         return self
 
@@ -81,6 +84,13 @@ class ChunkStream:
         tb: TracebackType | None,
     ) -> None:
         self._stack.close()
+
+    @property
+    def identity(self) -> SourceIdentity:
+        """What the file is (redacted URI, size, etag, mtime)."""
+        if self._identity is None:
+            raise RuntimeError(_NOT_ENTERED)
+        return self._identity
 
     @property
     def info(self) -> AudioInfo:
@@ -107,6 +117,9 @@ class ChunkStream:
 
     def __iter__(self) -> Iterator[Chunk]:
         audio = self._decoded
+        if self._iterated:
+            raise RuntimeError("a ChunkStream can be iterated only once")
+        self._iterated = True
         channels = audio.info.channels or (0,)
         for item in chunk_pcm(
             audio.blocks(), audio.info.labels, audio.info.rate, self.options.chunk, channels
@@ -120,7 +133,7 @@ class ChunkStream:
     @property
     def _decoded(self) -> DecodedAudio:
         if self._audio is None:
-            raise RuntimeError("use the ChunkStream in a `with` block first")
+            raise RuntimeError(_NOT_ENTERED)
         return self._audio
 
     def _skip(self, span: SkippedSpan) -> None:

@@ -208,3 +208,14 @@ def test_any_signal_is_tiled_within_the_limit(
                 np.testing.assert_array_equal(read_wav(span.wav)[1], source[span.start : span.end])
             else:
                 assert not source[span.start : span.end].any()
+
+
+def test_a_chunk_stream_is_used_once_inside_its_with_block(media: MediaFactory) -> None:
+    stream = stream_chunks(str(media.tone(1.0)))
+    with pytest.raises(RuntimeError, match="with"):
+        list(stream)
+
+    with stream:
+        assert len(list(stream)) == 1
+        with pytest.raises(RuntimeError, match="only once"):
+            list(stream)
