@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
+from celery.signals import setup_logging, worker_init, worker_process_init, worker_process_shutdown
 
 from worker import logs, runtime
 from worker.settings import FleetSettings
@@ -50,6 +50,14 @@ def _setup_logging(**_: Any) -> None:
     logs.configure(settings.log_level, settings.log_format, secrets=runtime.secrets(settings))
 
 
+def _worker_init(sender: Any, **_: Any) -> None:
+    # Celery's disable-prefetch gate counts pool processes; the solo and threads pools stop
+    # fetching after their first job under it, so they keep prefetch at its minimum instead.
+    pool = getattr(sender.pool_cls, "__module__", str(sender.pool_cls))
+    if "prefork" not in pool:
+        sender.app.conf.worker_disable_prefetch = False
+
+
 def _process_init(**_: Any) -> None:
     # Celery gives this handler ~4 s: only start the loop thread; the socket opens lazily.
     runtime.start(settings)
@@ -60,5 +68,6 @@ def _process_shutdown(**_: Any) -> None:
 
 
 setup_logging.connect(_setup_logging)
+worker_init.connect(_worker_init)
 worker_process_init.connect(_process_init)
 worker_process_shutdown.connect(_process_shutdown)

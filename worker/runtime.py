@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
@@ -46,11 +47,9 @@ def secrets(settings: FleetSettings) -> list[str]:
     """Values that must never reach a log line."""
     out = [settings.hume_api_key.get_secret_value()] if settings.hume_api_key else []
     for url in (settings.redis_url, settings.broker_url):
-        password = (
-            redis.connection.parse_url(url.get_secret_value()).get("password") if url else None
-        )
+        password = urlsplit(url.get_secret_value()).password if url else None
         if password:
-            out.append(str(password))
+            out.append(password)
     return out
 
 

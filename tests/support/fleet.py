@@ -45,9 +45,17 @@ class Fleet:
             **extra,
         }
 
-    def start_worker(self, concurrency: int = 2, **env: str) -> WorkerProcess:
+    def use_broker(self, broker_url: str) -> None:
+        """Send jobs through another broker (the store stays on Redis)."""
+        self.sender.close()
+        self.sender = Celery("test-sender", broker=broker_url)
+        self.sender.conf.task_serializer = "json"
+
+    def start_worker(
+        self, concurrency: int = 2, pool: str = "prefork", **env: str
+    ) -> WorkerProcess:
         log = self.workdir / f"worker-{len(self.workers)}.log"
-        worker = WorkerProcess(self.env(**env), log, concurrency=concurrency).start()
+        worker = WorkerProcess(self.env(**env), log, concurrency=concurrency, pool=pool).start()
         self.workers.append(worker)
         return worker
 
