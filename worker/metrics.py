@@ -7,16 +7,24 @@ Labels:
     status  done | failed | retried | dead
     code    API error code (E0203, I0100, …), `auth` for a rejected key, `closed` for a
             dropped socket, `timeout` for no reply, or a media error code (corrupt, …)
-    model   prosody | burst | language | face | facemesh
+    model   the payload's models, sorted and comma-joined: prosody | burst | burst,prosody …
+            (one request carries every model of the job, so its latency is theirs together)
     queue   Celery queue name
 """
 
 from __future__ import annotations
 
+# Multiprocess mode is already on: the `worker` package set PROMETHEUS_MULTIPROC_DIR when
+# it was imported (worker/__init__.py, worker/metrics_dir.py).
 from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 30)
 _JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+
+#: Every `status` of JOBS; each process starts them at 0 so the first one counts in rate().
+JOB_STATUSES = ("done", "failed", "retried", "dead")
+#: API error codes alerted on; started at 0 for the same reason.
+ALERTED_API_CODES = ("auth", "E0300")
 
 JOBS = Counter("hume_fleet_jobs", "Jobs by outcome.", ["status"])
 JOB_DURATION = Histogram(
@@ -40,3 +48,15 @@ QUEUE_DEPTH = Gauge(
     "hume_fleet_queue_depth", "Messages waiting in the broker queue (sampled).", ["queue"],
     multiprocess_mode="mostrecent",
 )  # fmt: skip
+
+
+def start_series() -> None:
+    """Create the alerted label values at 0 in this process.
+
+    A counter series that first appears at 1 shows no increase() to Prometheus, so the
+    first dead job or rejected key would not fire an alert.
+    """
+    for status in JOB_STATUSES:
+        JOBS.labels(status)
+    for code in ALERTED_API_CODES:
+        API_ERRORS.labels(code)
