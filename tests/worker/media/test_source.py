@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 from tests.support.media import MediaFactory
 from tests.support.s3 import create_user_with_policy, iam_enforced, s3_client
+from tests.worker.media.gcs_server import gcs_emulator
 from tests.worker.media.helpers import read_wav
 from tests.worker.media.http_files import serve_directory
 from worker.media import (
@@ -259,3 +261,33 @@ def test_an_unreachable_store_is_retryable() -> None:
     assert caught.value.retryable
     assert caught.value.code == "unavailable"
     assert SECRET not in str(caught.value)
+
+
+# ---------------------------------------------------------------- GCS (emulator)
+
+
+@pytest.fixture(scope="module")
+def gcs_options() -> Iterator[dict[str, str]]:
+    with gcs_emulator("gcs-calls") as options:
+        yield options
+
+
+def test_gs_objects_are_read_with_their_identity(
+    gcs_options: dict[str, str], media: MediaFactory
+) -> None:
+    import gcsfs
+
+    local = media.tone(2.0, rate=8000, channels=2, suffix="mp3")
+    gcsfs.GCSFileSystem(**gcs_options).pipe("gcs-calls/day/call.mp3", local.read_bytes())
+
+    remote, stream = pcm_of("gs://gcs-calls/day/call.mp3", storage_options=gcs_options)
+
+    np.testing.assert_array_equal(remote, pcm_of(str(local))[0])
+    identity = stream.identity  # type: ignore[attr-defined]
+    assert (identity.uri, identity.size) == ("gs://gcs-calls/day/call.mp3", local.stat().st_size)
+    assert identity.etag and identity.mtime
+
+
+def test_a_missing_gs_object_is_not_found(gcs_options: dict[str, str]) -> None:
+    with pytest.raises(MediaNotFound):
+        pcm_of("gs://gcs-calls/day/none.mp3", storage_options=gcs_options)
