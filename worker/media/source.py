@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -155,6 +156,9 @@ def store_error(uri: str, exc: BaseException) -> MediaError:
 def _filesystem(
     uri: str, storage_options: Mapping[str, Any] | None
 ) -> tuple[fsspec.AbstractFileSystem, str]:
+    local = _local_path(uri)
+    if local is not None:
+        return fsspec.filesystem("file"), local
     options = _default_options(uri)
     options.update(storage_options or {})
     try:
@@ -165,6 +169,20 @@ def _filesystem(
     except ValueError as exc:
         raise MediaNotFound(uri, f"not a usable media URI: {exc}") from exc
     return fs, path
+
+
+def _local_path(uri: str) -> str | None:
+    """The absolute path for a plain path or a file:// URI, else None.
+
+    Handled here rather than by fsspec, which takes `::` in a path for URL chaining and
+    leaves the percent-escapes of a file URI (`a%20b.wav`) undecoded.
+    """
+    if "://" not in uri:
+        return os.path.abspath(uri)
+    parts = urlsplit(uri)
+    if parts.scheme.lower() == "file" and parts.netloc in ("", "localhost"):
+        return unquote(parts.path)
+    return None
 
 
 def _default_options(uri: str) -> dict[str, Any]:
