@@ -123,14 +123,14 @@ def open_media(
     try:
         raw = fs.open(path, "rb", block_size=block_size, cache_type="readahead")
     except Exception as exc:
-        raise store_error(uri, exc) from exc
+        raise _store_error(uri, exc) from exc
     try:
         yield MediaFile(uri=uri, identity=identity, file=MediaReader(uri, raw))
     finally:
         raw.close()
 
 
-def store_error(uri: str, exc: BaseException) -> MediaError:
+def _store_error(uri: str, exc: BaseException) -> MediaError:
     """The `MediaError` for an exception raised by fsspec or the store's client."""
     if isinstance(exc, MediaError):
         return exc
@@ -202,7 +202,7 @@ def _file_info(uri: str, fs: fsspec.AbstractFileSystem, path: str) -> dict[str, 
     try:
         info: dict[str, Any] = fs.info(path)
     except Exception as exc:
-        raise store_error(uri, exc) from exc
+        raise _store_error(uri, exc) from exc
     if info.get("type") == "directory":
         raise MediaNotFound(uri, "the URI names a directory, not a file")
     return info
@@ -241,14 +241,14 @@ class MediaReader:
         try:
             data: bytes = self._raw.read(size)
         except Exception as exc:
-            raise store_error(self._uri, exc) from exc
+            raise _store_error(self._uri, exc) from exc
         return data
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         try:
             return int(self._raw.seek(offset, whence))
         except Exception as exc:
-            raise store_error(self._uri, exc) from exc
+            raise _store_error(self._uri, exc) from exc
 
     def tell(self) -> int:
         return int(self._raw.tell())
