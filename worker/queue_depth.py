@@ -1,9 +1,10 @@
 """Queue depth: how many messages wait in the broker, sampled by the worker's main process.
 
-With the Redis broker a Celery queue is a Redis list whose key is the queue name (the
-fleet does not use message priorities, which would add `<queue>\\x06\\x16<n>` lists), so
-LLEN is the number of messages not yet taken by any worker — the same figure KEDA's Redis
-list scaler reads. Messages a process has taken are not in it: that is `jobs_in_progress`.
+With the Redis broker a Celery queue is a Redis list whose key is the queue name, plus one
+list per priority step (`producer submit --priority`): kombu files a message of priority
+3-5 under `<queue>\x06\x163`, 6-8 under `…\x06\x166`, 9 under `…\x06\x169`. The depth is
+the sum of their LLENs: the messages no worker has taken yet. Messages a process has
+taken are not in it: that is `jobs_in_progress`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,18 @@ import threading
 from collections.abc import Sequence
 
 import redis
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from worker import metrics
 from worker.logs import get_logger
 
 log = get_logger(__name__)
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists holding `queue`'s waiting messages, one per priority step."""
+    return [queue] + [f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step]
+
 
 #: Seconds between samples: well under a usual 30 s scrape interval.
 SAMPLE_INTERVAL_S = 15.0
@@ -51,11 +59,13 @@ class QueueDepthSampler:
         self._failing = False
 
     def sample(self) -> dict[str, int]:
-        """LLEN of every queue, written to the gauge; returns the depths."""
+        """Waiting messages of every queue, written to the gauge; returns the depths."""
         pipe = self._client.pipeline(transaction=False)
         for queue in self.queues:
-            pipe.llen(queue)
-        depths = dict(zip(self.queues, (int(n) for n in pipe.execute()), strict=True))
+            for key in queue_keys(queue):
+                pipe.llen(key)
+        lengths = iter(pipe.execute())
+        depths = {q: sum(int(next(lengths)) for _ in queue_keys(q)) for q in self.queues}
         with _FORK_GUARD:
             for queue, depth in depths.items():
                 metrics.QUEUE_DEPTH.labels(queue).set(depth)

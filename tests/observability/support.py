@@ -106,3 +106,19 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
     return subprocess.run(
         [binary, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def exported_names() -> set[str]:
+    """Every series name the fleet's metrics expose (counters with _total, histograms with
+    _bucket/_sum/_count)."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from worker import metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    names: set[str] = set()
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            (family,) = list(value.describe())
+            names.update(family.name + suffix for suffix in suffixes[family.type])
+    return names

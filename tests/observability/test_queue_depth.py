@@ -6,11 +6,12 @@ import time
 import uuid
 
 import redis
+from celery import Celery
 from prometheus_client import REGISTRY
 
 from tests.observability.support import configured_logs, log_lines
 from tests.support.net import free_port
-from worker.queue_depth import QueueDepthSampler
+from worker.queue_depth import QueueDepthSampler, queue_keys
 
 
 def gauge(queue: str) -> float | None:
@@ -29,6 +30,26 @@ def test_sample_reads_llen_of_each_queue(redis_url: str, redis_client: redis.Red
         assert gauge(waiting) == 4
     finally:
         sampler.stop()
+
+
+def test_priority_lists_count_too(redis_url: str) -> None:
+    queue = f"q-{uuid.uuid4().hex[:6]}"
+    sender = Celery("sender", broker=redis_url)
+    try:
+        for priority in (None, 0, 4, 7, 9, 9):
+            options = {} if priority is None else {"priority": priority}
+            sender.send_task("hume_fleet.process_recording", args=[{}], queue=queue, **options)
+        assert queue_keys(queue) == [
+            queue,
+            f"{queue}\x06\x163",
+            f"{queue}\x06\x166",
+            f"{queue}\x06\x169",
+        ]
+        sampler = QueueDepthSampler(redis_url, [queue])
+        assert sampler.sample() == {queue: 6}
+        sampler.stop()
+    finally:
+        sender.close()
 
 
 def test_the_thread_samples_at_start_and_stops(redis_url: str, redis_client: redis.Redis) -> None:
