@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import redis
 import zstandard
@@ -93,6 +93,8 @@ class JobStore:
                     job=job.model_dump_json(),
                     error_code="",
                     error="",
+                    # a retried or forced job starts a fresh count of deliveries
+                    attempts="0",
                 ),
                 client=pipe,
             )
@@ -200,6 +202,106 @@ class JobStore:
 
     def job_ids(self, batch_id: str, state: State) -> set[str]:
         return {_text(m) for m in self.client.smembers(keys.batch_state(batch_id, state))}
+
+    def job_fields(self, job_ids: Sequence[str], *fields: str) -> list[list[str | None]]:
+        """The named fields of each job's hash (None where missing), in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(keys.job(job_id), list(fields))
+        return [[_text(v) if v is not None else None for v in row] for row in pipe.execute()]
+
+    def jobs(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """The Job each job hash recorded when it was queued (None: unknown)."""
+        return [
+            Job.model_validate_json(row[0]) if row[0] else None
+            for row in self.job_fields(job_ids, "job")
+        ]
+
+    def results(self, job_ids: Sequence[str]) -> list[Result | None]:
+        """The result documents of these jobs (None: none stored), in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.get(keys.result(job_id))
+        return [
+            Result.model_validate_json(self._decompress.decompress(blob)) if blob else None
+            for blob in pipe.execute()
+        ]
+
+    def scan_job_ids(self, batch_id: str, state: State, page: int = 500) -> Iterator[list[str]]:
+        """The job ids of a batch in a state, a page at a time (SSCAN: never all at once).
+        An id that changes state during the scan may be seen twice or not at all."""
+        cursor = 0
+        while True:
+            cursor, members = self.client.sscan(
+                keys.batch_state(batch_id, state.value), cursor, count=page
+            )
+            if members:
+                yield [_text(m) for m in members]
+            if cursor == 0:
+                return
+
+    def batches(self, newest: int | None = None) -> list[tuple[str, float]]:
+        """(batch id, creation time) of the recorded batches, newest first."""
+        end = -1 if newest is None else newest - 1
+        rows = cast(
+            list[tuple[bytes, float]],
+            self.client.zrevrange(keys.BATCHES, 0, end, withscores=True),
+        )
+        return [(_text(batch_id), float(score)) for batch_id, score in rows]
+
+    def batch_meta(self, batch_id: str) -> dict[str, Any] | None:
+        """What `create_batch` recorded for the batch (created_at included); None: unknown."""
+        raw = self.client.hgetall(keys.batch(batch_id))
+        if not raw:
+            return None
+        return {_text(k): json.loads(v) for k, v in raw.items()}
+
+    def leave_batch(self, job_id: str, batch_id: str, pipe: Any = None) -> None:
+        """Take a job out of a batch's state sets (it is being queued under another batch)."""
+        client = pipe if pipe is not None else self.client
+        for key in self._state_sets(batch_id):
+            client.srem(key, job_id)
+
+    def forget(self, jobs: Iterable[Job]) -> None:
+        """Undo `mark_queued` for jobs whose messages could not be published: they become
+        unknown again, so a re-submit enqueues them."""
+        pipe = self.client.pipeline(transaction=False)
+        for job in jobs:
+            pipe.delete(keys.job(job.job_id))
+            for key in self._state_sets(job.batch_id):
+                pipe.srem(key, job.job_id)
+        pipe.execute()
+
+    def purge(self, batch_id: str, page: int = 500) -> int:
+        """Delete a batch: its jobs' results and hashes (those still belonging to it), its
+        state sets, its record and its dead-letter entries. Returns the jobs deleted."""
+        deleted = 0
+        for state in _STATES:
+            for job_ids in self.scan_job_ids(batch_id, state, page):
+                owners = self.job_fields(job_ids, "batch_id")
+                pipe = self.client.pipeline(transaction=False)
+                for job_id, (owner,) in zip(job_ids, owners, strict=True):
+                    # a job forced into another batch since then belongs to that batch now
+                    if owner in (None, batch_id):
+                        pipe.delete(keys.job(job_id), keys.result(job_id))
+                        deleted += 1
+                pipe.execute()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(*self._state_sets(batch_id), keys.batch(batch_id))
+        pipe.zrem(keys.BATCHES, batch_id)
+        pipe.execute()
+        self._purge_dead_letters(batch_id, page)
+        return deleted
+
+    def _purge_dead_letters(self, batch_id: str, page: int) -> None:
+        start = 0
+        while entries := self.client.lrange(keys.DEAD, start, start + page - 1):
+            mine = [e for e in entries if json.loads(e).get("batch_id") == batch_id]
+            pipe = self.client.pipeline(transaction=False)
+            for entry in mine:
+                pipe.lrem(keys.DEAD, 1, _text(entry))
+            pipe.execute()
+            start += len(entries) - len(mine)
 
     # ------------------------------------------------------------------ helpers
 
