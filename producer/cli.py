@@ -350,7 +350,15 @@ def _watch(
             current = look()
             _show_status(current, as_json=True)
         return current
-    with Live(render.status_view(current), console=_stdout(), auto_refresh=False) as live:
+    console = _stdout()
+    if not console.is_terminal:
+        # piped: no redrawing, just the final view
+        while not over(current):
+            time.sleep(interval)
+            current = look()
+        console.print(render.status_view(current))
+        return current
+    with Live(render.status_view(current), console=console, auto_refresh=False) as live:
         while not over(current):
             time.sleep(interval)
             current = look()
