@@ -3,10 +3,10 @@
 `install(app, settings)` connects the signals; everything else follows from them:
 
     celeryd_after_setup      (main process, logging configured, pool not yet forked) clear
-                             stale multiprocess files, serve /metrics /healthz /readyz on
-                             METRICS_PORT, start the queue-depth sampler
-    worker_process_init      (each child) start the alerted series at 0, close the
-                             inherited listening socket
+                             stale multiprocess files, start the alerted series at 0, serve
+                             /metrics /healthz /readyz on METRICS_PORT, start the
+                             queue-depth sampler
+    worker_process_init      (each child) close the inherited listening socket
     worker_process_shutdown  (each child, clean exit) mark_process_dead for its live gauges;
                              children that die uncleanly are handled at every scrape
     worker_shutdown          (main process) stop the sampler and the server
@@ -79,6 +79,9 @@ class Observability:
             )
         path = metrics_dir.current()
         stale = metrics_dir.clear_stale(path)
+        # In the main process's own file: there for every pool kind (solo and threads
+        # run jobs in this process; prefork children inherit the series).
+        metrics.start_series()
         secrets = tuple(runtime.secrets(self.settings))
         checks = {
             "broker": health.broker_check(self.settings.broker),
@@ -102,7 +105,6 @@ class Observability:
     def on_process_init(self, **_: Any) -> None:
         if self.server is not None:
             self.server.close_inherited()
-        metrics.start_series()
 
     def on_process_shutdown(self, pid: int | None = None, **_: Any) -> None:
         mark_process_dead(pid or os.getpid(), str(metrics_dir.current()))
