@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default 0)")
     p.add_argument("--seed", type=int, help="seed of all injected randomness (default 0)")
-    p.add_argument("--latency-ms", type=float, help="delay before each data reply")
+    p.add_argument(
+        "--latency-ms", type=float, help="service time of each data reply, counted from its arrival"
+    )
     p.add_argument("--latency-ms-per-audio-s", type=float, help="extra delay per second of audio")
     p.add_argument(
         "--drop-rate", type=float, help="probability a data request drops the connection"

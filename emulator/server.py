@@ -176,16 +176,22 @@ class Emulator:
         faults: FaultPlan,
         inject_error: bool,
     ) -> engine.Outcome:
-        """The answer; data requests are predicted off the event loop, then delayed."""
+        """The answer; data requests are predicted off the event loop and leave the injected
+        latency after they arrived: the latency is the service time, the emulator's own
+        computation included (a computation that takes longer adds no further delay)."""
         if isinstance(parsed, engine.Outcome):
             return parsed
         if parsed.kind != "data":
             return _run(session, parsed)
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
         if inject_error:
             outcome = _internal_error(session, parsed)
         else:
             outcome = await asyncio.to_thread(_run, session, parsed)
-        await asyncio.sleep(faults.latency_s(outcome.audio_ms))
+        remaining = faults.latency_s(outcome.audio_ms) - (loop.time() - arrived)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
         return outcome
 
     def _record(self, conn: int, outcome: engine.Outcome, fault: str | None = None) -> None:

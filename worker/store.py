@@ -16,32 +16,53 @@ import redis
 import zstandard
 
 from worker import keys
-from worker.jobs import FINAL_STATES, ErrorInfo, Job, Result, State
+from worker.jobs import ErrorInfo, Job, Result, State
 
 _STATES = tuple(State)
 
-# KEYS: result, job, then one batch set per state in `_STATES` order.
-# ARGV: blob, ttl, state, error_code, error, now, index of the state's set (1-based), job_id.
-_FINISH = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('HSET', KEYS[2], 'state', ARGV[3], 'error_code', ARGV[4], 'error', ARGV[5],
-           'updated_at', ARGV[6])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-for i = 3, #KEYS do redis.call('SREM', KEYS[i], ARGV[8]) end
-redis.call('SADD', KEYS[2 + tonumber(ARGV[7])], ARGV[8])
-return 1
+# Moves a job to a state. KEYS[k] is the job, the batch state sets follow it in `_STATES`
+# order. ARGV from a: state, now, index of the state's set (1-based), job_id, then
+# field/value pairs to set on the job hash.
+_MOVE_FN = """
+local function move(k, a)
+  redis.call('HSET', KEYS[k], 'state', ARGV[a], 'updated_at', ARGV[a + 1])
+  for i = a + 4, #ARGV, 2 do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end
+  for i = k + 1, #KEYS do redis.call('SREM', KEYS[i], ARGV[a + 3]) end
+  redis.call('SADD', KEYS[k + tonumber(ARGV[a + 2])], ARGV[a + 3])
+end
 """
 
-# KEYS: job, then the batch state sets. ARGV: state, now, index of the state's set, job_id,
-# then field/value pairs to set on the job hash.
-_MOVE = """
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at', ARGV[2])
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-for i = 2, #KEYS do redis.call('SREM', KEYS[i], ARGV[4]) end
-redis.call('SADD', KEYS[1 + tonumber(ARGV[3])], ARGV[4])
+_MOVE = _MOVE_FN + "move(1, 1)\nreturn 1"
+
+# KEYS: result, then `_MOVE`'s keys. ARGV: `_MOVE`'s args. Returns {state before, attempts}:
+# a finished job with a result is left alone; otherwise one more delivery is counted and
+# the job moves to running, in one round trip on the hot path of every job.
+_START = (
+    _MOVE_FN
+    + """
+local before = redis.call('HGET', KEYS[2], 'state')
+local final = before == 'done' or before == 'failed' or before == 'dead'
+if final and redis.call('EXISTS', KEYS[1]) == 1 then
+  return {before, redis.call('HGET', KEYS[2], 'attempts') or '0'}
+end
+local attempts = redis.call('HINCRBY', KEYS[2], 'attempts', 1)
+move(2, 1)
+return {before or false, tostring(attempts)}
+"""
+)
+
+# KEYS: result, then `_MOVE`'s keys. ARGV: blob, ttl, then `_MOVE`'s args. Only the first
+# finisher writes: returns 0 when the job already has a result.
+_FINISH = (
+    _MOVE_FN
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+move(2, 3)
+redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
+)
 
 
 class JobStore:
@@ -52,6 +73,7 @@ class JobStore:
         self.result_ttl_s = result_ttl_s
         self._finish = client.register_script(_FINISH)
         self._move = client.register_script(_MOVE)
+        self._start = client.register_script(_START)
         self._compress = zstandard.ZstdCompressor(level=6)
         self._decompress = zstandard.ZstdDecompressor()
 
@@ -109,17 +131,8 @@ class JobStore:
         Returns (attempts so far including this one, state before). A job whose result
         already exists is left alone (its state is returned so the caller can skip it).
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hget(keys.job(job.job_id), "state")
-        pipe.exists(keys.result(job.job_id))
-        before_raw, has_result = pipe.execute()
-        before = State(_text(before_raw)) if before_raw else None
-        if has_result and before in FINAL_STATES:
-            attempts = int(self.client.hget(keys.job(job.job_id), "attempts") or 0)
-            return attempts, before
-        attempts = int(self.client.hincrby(keys.job(job.job_id), "attempts", 1))
-        self._move(
-            keys=self._move_keys(job.job_id, job.batch_id),
+        before_raw, attempts = self._start(
+            keys=[keys.result(job.job_id), *self._move_keys(job.job_id, job.batch_id)],
             args=self._move_args(
                 job.job_id,
                 State.RUNNING,
@@ -129,27 +142,19 @@ class JobStore:
                 worker=worker,
             ),
         )
-        return attempts, before
+        return int(attempts), State(_text(before_raw)) if before_raw else None
 
     def finish(self, result: Result) -> bool:
         """Write the result and final state together; False if the job already had one."""
         error = result.error or ErrorInfo(code="", message="")
-        state = result.status
         written = self._finish(
-            keys=[
-                keys.result(result.job_id),
-                keys.job(result.job_id),
-                *self._state_sets(result.batch_id),
-            ],
+            keys=[keys.result(result.job_id), *self._move_keys(result.job_id, result.batch_id)],
             args=[
                 self._compress.compress(result.model_dump_json().encode()),
                 self.result_ttl_s,
-                state.value,
-                error.code,
-                error.message,
-                time.time(),
-                _STATES.index(state) + 1,
-                result.job_id,
+                *self._move_args(
+                    result.job_id, result.status, error_code=error.code, error=error.message
+                ),
             ],
         )
         return bool(written)
