@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint format bench samples clean
+.PHONY: venv demo test lint deploy-check format bench samples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m mypy hume_stream emulator worker producer
+
+# Chart and image checks: helm lint, manifest and custom-resource validation, promtool,
+# hadolint. Installs its own tools into .tools/.
+deploy-check:
+	scripts/check_deploy.sh
 
 format: $(STAMP)
 	$(PY) -m ruff format .
