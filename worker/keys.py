@@ -18,6 +18,7 @@ PREFIX: Final = "fleet:"
 BATCHES: Final = PREFIX + "batches"
 DEAD: Final = PREFIX + "dead"
 API_CONNECTIONS: Final = PREFIX + "api-connections"
+API_WAITING: Final = PREFIX + "api-waiting"
 
 
 def job(job_id: str) -> str:

@@ -3,6 +3,8 @@
 A lease semaphore in one Redis sorted set (`keys.API_CONNECTIONS`): member = holder id,
 score = lease expiry. A holder renews its lease while its socket is open; a crashed holder's
 lease expires by itself, so a `kill -9` never leaks a slot for longer than the lease.
+Sockets are long-lived, so a process that cannot get a slot says so in a second sorted set
+(`keys.API_WAITING`); a holder that sees waiters hands its slot over after its current job.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ return 0
 """
 
 
+#: A waiter that stops renewing its mark (it crashed, or got its job elsewhere) is forgotten.
+WAIT_TTL_S = 5.0
+
+
 class ConnectionLimiter:
     """Leases on at most `cap` connections across the fleet (cap 0 = unlimited)."""
 
@@ -43,6 +49,22 @@ class ConnectionLimiter:
                 keys=[keys.API_CONNECTIONS], args=[holder, now, now + self.lease_s, self.cap]
             )
         )
+
+    def wait(self, holder: str) -> None:
+        """Note that holder is waiting for a slot (for WAIT_TTL_S)."""
+        if self.cap > 0:
+            self.client.zadd(keys.API_WAITING, {holder: time.time() + WAIT_TTL_S})
+
+    def stop_waiting(self, holder: str) -> None:
+        if self.cap > 0:
+            self.client.zrem(keys.API_WAITING, holder)
+
+    def others_waiting(self, holder: str) -> bool:
+        """Whether any process other than holder is waiting for a slot."""
+        if self.cap <= 0:
+            return False
+        waiting = self.client.zrangebyscore(keys.API_WAITING, time.time(), "+inf")
+        return any(w not in (holder, holder.encode()) for w in waiting)
 
     def release(self, holder: str) -> None:
         if self.cap > 0:

@@ -179,9 +179,12 @@ def _land(flight: _Flight, timeline: PredictionTimeline, label: str, deadline: f
 
 def _reset(rt: Runtime) -> None:
     """Clear the stream's context after a job; a failed reset has dropped the socket, which
-    leaves no context either, so the next job is clean in both cases."""
+    leaves no context either, so the next job is clean in both cases. Under a fleet-wide
+    connection cap with other processes waiting, the socket (and its slot) is handed over."""
     try:
-        if rt.runner.call(rt.runner.reset(), timeout=60):
+        if rt.limiter.others_waiting(rt.worker_id):
+            rt.runner.call(rt.runner.drop(), timeout=60)
+        elif rt.runner.call(rt.runner.reset(), timeout=60):
             metrics.RESETS.inc()
     except Exception:
         metrics.API_ERRORS.labels("reset").inc()

@@ -121,13 +121,17 @@ async def _open_stream(
 async def _wait_for_slot(limiter: ConnectionLimiter, holder: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SLOT_WAIT_S
-    while not await asyncio.to_thread(limiter.try_acquire, holder):
-        if loop.time() > deadline:
-            raise TimeoutError(
-                f"no API connection slot within {SLOT_WAIT_S:.0f}s "
-                f"(FLEET_MAX_API_CONNECTIONS={limiter.cap})"
-            )
-        await asyncio.sleep(0.5)
+    try:
+        while not await asyncio.to_thread(limiter.try_acquire, holder):
+            if loop.time() > deadline:
+                raise TimeoutError(
+                    f"no API connection slot within {SLOT_WAIT_S:.0f}s "
+                    f"(FLEET_MAX_API_CONNECTIONS={limiter.cap})"
+                )
+            await asyncio.to_thread(limiter.wait, holder)
+            await asyncio.sleep(0.2)
+    finally:
+        await asyncio.to_thread(limiter.stop_waiting, holder)
 
 
 def _error_code(exc: BaseException) -> str:

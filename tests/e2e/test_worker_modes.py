@@ -88,3 +88,25 @@ def test_rabbitmq_broker(fleet_factory: Callable[..., Fleet], media: MediaFactor
     jobs = fleet.jobs_for([media.call(CALL, seconds=6.0 + i) for i in range(3)], "rabbit")
     fleet.submit(jobs)
     assert fleet.wait("rabbit", 3)[State.DONE] == 3
+
+
+def max_open_connections(events: list[dict[str, object]]) -> int:
+    open_now = peak = 0
+    for e in sorted(events, key=lambda e: float(e["t"])):  # type: ignore[arg-type]
+        open_now += {"open": 1, "close": -1}.get(str(e["event"]), 0)
+        peak = max(peak, open_now)
+    return peak
+
+
+def test_a_fleet_wide_cap_below_the_process_count_hands_the_socket_over(
+    fleet_factory: Callable[..., Fleet], media: MediaFactory
+) -> None:
+    fleet = fleet_factory("--max-connections-per-key", "1")
+    fleet.start_worker(concurrency=2, FLEET_MAX_API_CONNECTIONS="1")
+    jobs = fleet.jobs_for([media.call(CALL, seconds=6.0 + i) for i in range(6)], "capped")
+    fleet.submit(jobs)
+    counts = fleet.wait("capped", 6)
+    assert counts[State.DONE] == 6, counts
+    events = fleet.emulator.events()
+    assert max_open_connections(events) == 1
+    assert sum(1 for e in events if e["event"] == "open") >= 2, "both processes got a turn"

@@ -32,3 +32,15 @@ def test_zero_cap_means_unlimited(redis_client: redis.Redis) -> None:
     limiter = ConnectionLimiter(redis_client, cap=0)
     assert all(limiter.try_acquire(str(i)) for i in range(50))
     assert limiter.holders() == 0
+
+
+def test_waiters_are_seen_by_holders_and_forgotten(redis_client: redis.Redis) -> None:
+    limiter = ConnectionLimiter(redis_client, cap=1)
+    assert limiter.try_acquire("holder")
+    assert not limiter.others_waiting("holder")
+    limiter.wait("holder")
+    assert not limiter.others_waiting("holder"), "a holder does not wait for itself"
+    limiter.wait("waiter")
+    assert limiter.others_waiting("holder")
+    limiter.stop_waiting("waiter")
+    assert not limiter.others_waiting("holder")
