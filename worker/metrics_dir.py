@@ -13,6 +13,7 @@ This module must not import prometheus-client at import time.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -80,7 +81,9 @@ def forget_dead_processes(path: Path) -> list[int]:
     pids = {_pid_of(file) for file in path.glob("gauge_live*_*.db")}
     dead = sorted(pid for pid in pids if pid is not None and not _running(pid))
     for pid in dead:
-        mark_process_dead(pid, str(path))
+        # Two scrapes at once (an HA pair of Prometheus servers) may both remove a file.
+        with contextlib.suppress(FileNotFoundError):
+            mark_process_dead(pid, str(path))
     return dead
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -99,6 +101,10 @@ def test_unknown_paths_and_methods(serve: Callable[..., int]) -> None:
     missing = get(port, "/nope")
     assert missing.status == 404
     assert missing.json()["paths"] == ["/metrics", "/healthz", "/readyz"]
+    post = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post, timeout=10)
+    assert refused.value.code == 405
 
 
 def test_stop_releases_the_port(tmp_path: Path) -> None:
