@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.emulator import EmulatorProcess  # noqa: E402
 from tests.support.fleet import Fleet  # noqa: E402
 from tests.support.media import MediaFactory, Utterance  # noqa: E402
-from tests.support.redis_server import shared_redis_url  # noqa: E402
+from tests.support.redis_server import base_url, claimed_db, shared_redis_url  # noqa: E402
 from worker.jobs import State  # noqa: E402
 
 # Stereo, 10 s: each channel speaks in one of its two 5 s chunks, the other is silent and
@@ -29,8 +29,14 @@ from worker.jobs import State  # noqa: E402
 CALL_SECONDS = 10.0
 
 
-def run(redis_url: str, media: MediaFactory, workdir: Path, processes: int, latency_ms: int,
-        jobs_per_process: int) -> tuple[int, float, float, float]:
+def run(
+    redis_url: str,
+    media: MediaFactory,
+    workdir: Path,
+    processes: int,
+    latency_ms: int,
+    jobs_per_process: int,
+) -> tuple[int, float, float, float]:
     """Returns (jobs, payloads per job, jobs/s, ideal jobs/s)."""
     with EmulatorProcess("--latency-ms", str(latency_ms)) as emulator:
         fleet = Fleet(redis_url, emulator, workdir)
@@ -67,10 +73,14 @@ def main() -> None:
     parser.add_argument("--jobs-per-process", type=int, default=8)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, shared_redis_url() as redis_url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        shared_redis_url() as redis_url,
+        claimed_db(base_url(redis_url)) as db,
+    ):
         workdir = Path(tmp)
         media = MediaFactory(workdir)
-        db_url = redis_url.rsplit("/", 1)[0] + "/14"
+        db_url = f"{base_url(redis_url)}/{db}"
         print(f"latency {args.latency_ms} ms per payload")
         print(f"{'processes':>9} {'jobs':>5} {'payloads/job':>12} {'jobs/s':>8} {'ideal':>7} "
               f"{'efficiency':>10}")  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,24 +10,29 @@ import redis
 
 from tests.support.emulator import EmulatorProcess
 from tests.support.media import MediaFactory
-from tests.support.redis_server import shared_redis_url
+from tests.support.redis_server import base_url, claimed_db, shared_redis_url
 from tests.support.s3 import moto_s3
-
-# Tests talk to a Redis database of their own so a developer's data in db 0 is left alone.
-TEST_DB = int(os.environ.get("FLEET_TEST_REDIS_DB", "9"))
 
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     """Base URL of a real Redis (REDIS_URL if it answers, else one started for the run)."""
     with shared_redis_url() as url:
-        yield url.rsplit("/", 1)[0] if url.rsplit("/", 1)[-1].isdigit() else url
+        yield base_url(url)
+
+
+@pytest.fixture(scope="session")
+def redis_test_db(redis_server_url: str) -> Iterator[int]:
+    """A database of this test run's own, so a developer's data in db 0 is left alone and
+    two runs on one Redis do not empty each other's."""
+    with claimed_db(redis_server_url) as db:
+        yield db
 
 
 @pytest.fixture
-def redis_url(redis_server_url: str) -> Iterator[str]:
+def redis_url(redis_server_url: str, redis_test_db: int) -> Iterator[str]:
     """URL of an emptied test database on a real Redis."""
-    url = f"{redis_server_url}/{TEST_DB}"
+    url = f"{redis_server_url}/{redis_test_db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

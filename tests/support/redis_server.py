@@ -6,9 +6,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -86,6 +88,45 @@ def private_redis() -> Iterator[RedisServer]:
             yield server
         finally:
             server.stop()
+
+
+#: Databases test runs may claim; a claim lives in db 0 so concurrent runs never share one.
+TEST_DBS = range(8, 16)
+_CLAIM_TTL_S = 4 * 3600
+
+
+@contextmanager
+def claimed_db(base_url: str) -> Iterator[int]:
+    """A database number of this run's own on the Redis at base_url (FLEET_TEST_REDIS_DB
+    forces one). Concurrent test runs on one Redis each get their own database."""
+    forced = os.environ.get("FLEET_TEST_REDIS_DB")
+    if forced is not None:
+        yield int(forced)
+        return
+    client = redis.Redis.from_url(f"{base_url}/0")
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    for db in TEST_DBS:
+        key = f"hume-fleet:test-db-claim:{db}"
+        if client.set(key, token, nx=True, ex=_CLAIM_TTL_S):
+            try:
+                yield db
+            finally:
+                if client.get(key) == token.encode():
+                    client.delete(key)
+                client.close()
+            return
+    client.close()
+    pytest.fail(
+        f"all test databases {TEST_DBS.start}..{TEST_DBS.stop - 1} of {base_url} are claimed by "
+        "other test runs; wait for them or set FLEET_TEST_REDIS_DB",
+        pytrace=False,
+    )
+
+
+def base_url(url: str) -> str:
+    """The server part of a Redis URL, without the database number."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
 @contextmanager
