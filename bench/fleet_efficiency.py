@@ -1,5 +1,5 @@
 """Fleet efficiency: jobs/s of N worker processes against an emulator with latency L per
-payload, compared with the ideal N / (payloads per job × L).
+payload, compared with the ideal N / (payloads per job * L).
 
 Real parts: a Redis (REDIS_URL or a private redis-server), the emulator as a subprocess with
 `--latency-ms`, and `celery … worker --concurrency N` as a subprocess. The clock runs from
@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.emulator import EmulatorProcess  # noqa: E402
-from tests.support.fleet import Fleet  # noqa: E402
-from tests.support.media import MediaFactory, Utterance  # noqa: E402
-from tests.support.redis_server import base_url, claimed_db, shared_redis_url  # noqa: E402
-from worker.jobs import State  # noqa: E402
+from tests.support.emulator import EmulatorProcess
+from tests.support.fleet import Fleet
+from tests.support.media import MediaFactory, Utterance
+from tests.support.redis_server import base_url, claimed_db, shared_redis_url
+from worker.jobs import State
 
 # Stereo, 10 s: each channel speaks in one of its two 5 s chunks, the other is silent and
 # skipped, so a job is 2 payloads (counted from the results, not assumed).
