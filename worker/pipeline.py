@@ -190,12 +190,8 @@ def _reset(rt: Runtime) -> None:
         metrics.API_ERRORS.labels("reset").inc()
 
 
-def _source(job: Job, identity: Any) -> SourceIdentity:
+def _source(job: Job, identity: SourceIdentity | None) -> SourceIdentity:
+    """The job's source as found when it was read (size, etag, mtime of this version)."""
     if identity is None:
         return job.source
-    return SourceIdentity(
-        uri=job.source.uri,
-        size=identity.size,
-        etag=identity.etag,
-        mtime=identity.mtime,
-    )
+    return identity.model_copy(update={"uri": job.source.uri})

@@ -7,11 +7,10 @@ not each become a request. Store failures become `MediaError`s with a stable cod
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import fsspec
 from fsspec.core import url_to_fs
 
+from worker.jobs import SourceIdentity
 from worker.media.errors import (
     EmptyMedia,
     MediaError,
@@ -45,31 +45,6 @@ DEFAULT_BLOCK_SIZE: Final = 8 * 2**20
 # keys that fsspec implementations use for an entity tag / a modification time, in order
 _ETAG_KEYS: Final = ("ETag", "etag", "Etag")
 _MTIME_KEYS: Final = ("LastModified", "mtime", "updated", "last_modified", "Last-Modified")
-
-
-@dataclass(frozen=True)
-class SourceIdentity:
-    """What the media file is: recorded in results and hashed into deterministic job ids.
-
-    Same fields as `worker.jobs.SourceIdentity`. `uri` is redacted (no credentials); `etag`
-    is the store's entity tag without quotes, `mtime` seconds since the epoch; either may be
-    None where the store does not give it.
-    """
-
-    uri: str
-    size: int | None
-    etag: str | None
-    mtime: float | None
-
-    def fingerprint(self) -> str:
-        """A stable hex digest of the identity: same object, same version → same value."""
-        version = self.etag if self.etag is not None else self.mtime
-        text = "\n".join([self.uri, str(self.size), str(version)])
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def to_dict(self) -> dict[str, str | int | float | None]:
-        """The identity as a JSON-ready mapping."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from tests.support.s3 import create_user_with_policy, iam_enforced, s3_client
 from tests.worker.media.gcs_server import gcs_emulator
 from tests.worker.media.helpers import read_wav
 from tests.worker.media.http_files import serve_directory
+from worker.jobs import JobOptions, job_id_for
 from worker.media import (
     ChunkOptions,
     EmptyMedia,
@@ -62,17 +63,19 @@ def test_a_path_and_a_file_uri_read_the_same_file(media: MediaFactory, tmp_path:
     assert identity == stat_media(str(path))
 
 
-def test_the_fingerprint_follows_the_file_version(media: MediaFactory, tmp_path: Path) -> None:
+def test_the_job_id_follows_the_file_version(media: MediaFactory, tmp_path: Path) -> None:
     path = tmp_path / "call.wav"
     shutil.copy(media.tone(1.0), path)
     first = stat_media(str(path))
-    assert stat_media(str(path)).fingerprint() == first.fingerprint()
+    models = {"prosody": {}}
+    first_id = job_id_for(first, models, JobOptions())
+    assert job_id_for(stat_media(str(path)), models, JobOptions()) == first_id
 
     shutil.copy(media.tone(1.5), path)
     os.utime(path, (first.mtime + 10, first.mtime + 10))  # type: ignore[operator]
 
-    assert stat_media(str(path)).fingerprint() != first.fingerprint()
-    assert first.to_dict() == {
+    assert job_id_for(stat_media(str(path)), models, JobOptions()) != first_id
+    assert first.model_dump() == {
         "uri": str(path),
         "size": first.size,
         "etag": None,
