@@ -18,7 +18,6 @@ import pytest
 import redis
 from botocore.config import Config
 
-from tests.conftest import TEST_DB
 from tests.observability.support import Scrape, get, promtool, scrape
 from tests.support.emulator import EmulatorProcess
 from tests.support.fleet import Fleet
@@ -56,11 +55,12 @@ class Run:
 @pytest.fixture(scope="module")
 def run(
     redis_server_url: str,
+    redis_test_db: int,
     s3_endpoint: str,
     media: MediaFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Run]:
-    redis_url = f"{redis_server_url}/{TEST_DB}"
+    redis_url = f"{redis_server_url}/{redis_test_db}"
     redis.Redis.from_url(redis_url).flushdb()
     s3 = s3_client(s3_endpoint)
     s3.create_bucket(Bucket=BUCKET)
