@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging, worker_init, worker_process_init, worker_process_shutdown
 
-from worker import logs, runtime
+from worker import logs, observability, runtime
 from worker.settings import FleetSettings
 
 settings = FleetSettings()
@@ -71,3 +71,4 @@ setup_logging.connect(_setup_logging)
 worker_init.connect(_worker_init)
 worker_process_init.connect(_process_init)
 worker_process_shutdown.connect(_process_shutdown)
+observability.install(app, settings)
