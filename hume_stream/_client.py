@@ -33,6 +33,8 @@ INVALID_KEY: Final = "HumeStreamClient initialized with invalid API key."
 UNEXPECTED_CONNECT: Final = "Unexpected error when creating streaming connection"
 
 _API_KEY_HEADER: Final = "X-Hume-Api-Key"
+# Handshake headers whose values are credentials (v1 also takes a bearer token).
+_SECRET_HEADERS: Final = frozenset({_API_KEY_HEADER.lower(), "authorization"})
 # Keepalive: the `websockets` defaults, which the SDK relies on; a dead peer is noticed
 # within ping_interval + ping_timeout even while no request is in flight.
 _PING_INTERVAL_S: Final = 20.0
@@ -61,7 +63,7 @@ class _RedactKeyFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and args:
-            if len(args) == 2 and str(args[0]).lower() == _API_KEY_HEADER.lower():
+            if len(args) == 2 and str(args[0]).lower() in _SECRET_HEADERS:
                 record.args = (args[0], "***")
             else:
                 record.args = tuple(_redact(a) if isinstance(a, str) else a for a in args)

@@ -1,10 +1,11 @@
-"""The one exception of the client, and the API's error and warning codes (PROTOCOL.md §6)."""
+"""The one exception of the client, and the API's error and warning codes (PROTOCOL.md §6;
+v1: PROTOCOL-v1.md §2.3)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Code", "HumeClientException", "is_retryable"]
+__all__ = ["Code", "HumeClientException", "RealtimeCode", "is_retryable", "realtime_exception"]
 
 
 class Code(StrEnum):
@@ -57,3 +58,46 @@ class HumeClientException(Exception):
         return (
             f"HumeClientException({self.message!r}, code={self.code!r}, retryable={self.retryable})"
         )
+
+
+class RealtimeCode(StrEnum):
+    """Error codes of the v1 realtime audio API (PROTOCOL-v1.md §2.3), plus the ways a
+    session can end early that the client reports with a code of its own."""
+
+    INVALID_AUDIO_FRAME = "invalid_audio_frame"
+    RATE_LIMITED = "rate_limited"
+    MESSAGE_INVALID = "message_invalid"
+    CONFIG_INVALID = "config_invalid"
+    MESSAGE_TOO_LARGE = "message_too_large"
+    INTERNAL_ERROR = "internal_error"
+    #: Client-side: the server ended the session (`session.closed` with this reason).
+    IDLE_TIMEOUT = "idle_timeout"
+    SERVER_SHUTDOWN = "server_shutdown"
+    #: Client-side: the connection ended without `session.closed`.
+    CONNECTION_LOST = "connection_lost"
+
+
+#: Whether repeating the same thing (on a new session if the old one ended) can succeed.
+#: This differs from the wire's `retryable`, which says whether the *session* survives:
+#: `internal_error` ends the session but a new one can succeed, while a malformed frame
+#: survives but fails again when resent.
+_REALTIME_RETRYABLE: dict[str, bool] = {
+    RealtimeCode.INVALID_AUDIO_FRAME: False,
+    RealtimeCode.RATE_LIMITED: True,
+    RealtimeCode.MESSAGE_INVALID: False,
+    RealtimeCode.CONFIG_INVALID: False,
+    RealtimeCode.MESSAGE_TOO_LARGE: False,
+    RealtimeCode.INTERNAL_ERROR: True,
+    RealtimeCode.IDLE_TIMEOUT: True,
+    RealtimeCode.SERVER_SHUTDOWN: True,
+    RealtimeCode.CONNECTION_LOST: True,
+}
+
+
+def realtime_exception(
+    code: str, message: str, wire_retryable: bool | None = None
+) -> HumeClientException:
+    """The exception for a v1 error, ``hume(code): message``; an unknown code keeps the
+    wire's `retryable` (False when there is none)."""
+    retryable = _REALTIME_RETRYABLE.get(code, bool(wire_retryable))
+    return HumeClientException(f"hume({code}): {message}", code=code, retryable=retryable)

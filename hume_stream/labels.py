@@ -47,3 +47,20 @@ DESCRIPTIONS: Final[tuple[str, ...]] = (
     "Licking lip", "Pout", "Scowl", "Smile", "Smirk", "Snarl", "Squint", "Sulking",
     "Tongue out", "Wide-eyed", "Wince", "Wrinkled nose",
 )  # fmt: skip
+
+# ---------------------------------------------------------------- v1 realtime audio
+# v1 names are open strings (PROTOCOL-v1.md §2.2): the service draws expressions from 415
+# lowercase names and may add more, so a client must treat an unknown name as a new
+# prediction. These are the names the public documentation shows; the emulator scores them.
+
+#: Audio expressions: the v0 emotions in v1 spelling, plus names of the v1 vocabulary.
+AUDIO_EXPRESSIONS: Final[tuple[str, ...]] = (
+    *(name.lower() for name in EMOTIONS),
+    "abhorrence", "chuckling", "dumbfoundedness", "eagerness", "feeling uplifted",
+    "feeling upset", "neutral", "pleasure", "pondering",
+)  # fmt: skip
+
+#: Qualities of the voice and the recording.
+VOICE_ATTRIBUTES: Final[tuple[str, ...]] = (
+    "background music", "calm", "clear", "fast", "husky", "monotone",
+)  # fmt: skip
