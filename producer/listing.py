@@ -60,14 +60,18 @@ class Listed:
 
     def identity(self) -> SourceIdentity:
         """(uri, size, etag — or mtime where the store gives no etag): the job id's input."""
-        found = identity_from_info(self.uri, self.info)
+        # The bare path, not the URI: the store's info is all that is read from it, and the
+        # URI (scheme + key, built here) has no credentials to redact.
+        found = identity_from_info(self.path, self.info)
         # an etag names the content: a re-upload of the same bytes is the same job
         mtime = found.mtime if found.etag is None else None
         return SourceIdentity(uri=self.uri, size=found.size, etag=found.etag, mtime=mtime)
 
 
 def is_media(path: str) -> bool:
-    return PurePosixPath(path).suffix.lower().lstrip(".") in MEDIA_EXTENSIONS
+    name = path.rpartition("/")[2]
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot and stem) and suffix.lower() in MEDIA_EXTENSIONS
 
 
 def matches(relative: str, patterns: Sequence[str]) -> bool:

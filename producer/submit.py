@@ -1,16 +1,17 @@
 """`producer submit`: list roots, turn media into jobs, enqueue what the fleet has not seen.
 
-Listing runs in a thread and hands pages over a bounded queue, so the store check and the
-enqueueing of one page overlap the listing of the next. Each page costs three round trips
-whatever its size: one pipeline reading the jobs' states, one pipeline recording the new
-ones as queued, one pipeline publishing their messages.
+Listing runs in a thread and hands pages over a bounded queue, so the enqueueing of one page
+overlaps the listing of the next. A page costs two round trips whatever its size: one
+script that records the page's unknown jobs as queued (`JobStore.claim_new`), one pipeline
+publishing their messages.
 
 Idempotence: a job's id is derived from (media version, models, options), so a file already
 known to the fleet — queued, running, done, failed or dead, in any batch — is skipped and
-reported; `force` re-queues it (its old result is forgotten). A page's jobs are recorded
-as queued before their messages are published (a worker never sees a message whose state
-is not yet written); if publishing fails, the page's jobs are forgotten again so that a
-re-submit enqueues them.
+reported; the claim is atomic, so two submits of the same files cannot both enqueue them.
+`force` re-queues known jobs too (their old results are forgotten). Jobs are recorded as
+queued before their messages are published (a worker never meets a message whose state is
+not written yet); if publishing fails, they are forgotten again so that a re-submit sends
+them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from producer.errors import ProducerError
 from producer.listing import Listed, Lister, is_media, matches
 from producer.publish import Publisher
 from producer.uris import Root
-from worker.jobs import Job, JobOptions, State, job_id_for
+from worker.jobs import Job, JobOptions, SourceIdentity, State, job_id_for
 from worker.store import JobStore
 
 #: Pages listed ahead of the one being enqueued.
@@ -116,6 +117,7 @@ class Submitter:
         if self.publisher is None and not request.dry_run:
             raise ValueError("a publisher is needed unless dry-running")
         started = time.monotonic()
+        _check(request)
         for root in request.roots:
             self.lister.check(root)
         report = SubmitReport(batch_id=request.batch_id, dry_run=request.dry_run)
@@ -129,13 +131,13 @@ class Submitter:
                 report.listed += len(page)
                 jobs, media = self._jobs(request, page, report, seen, submitted_at)
                 media_per_root[root] += media
-                planned = self._plan(request, jobs, report)
+                planned = self._settle(request, jobs, report)
                 if observe is not None:
                     for item in planned:
                         observe(item)
-                todo = [p for p in planned if p.action in ("enqueue", "requeue")]
+                todo = [p.job for p in planned if p.action in ("enqueue", "requeue")]
                 if not request.dry_run and todo:
-                    self._enqueue(todo)
+                    self._publish(todo)
                     if not batch_recorded:
                         # after the first page is out: a submit that sent nothing leaves no batch
                         self._record_batch(request)
@@ -176,7 +178,7 @@ class Submitter:
         for listed in page:
             if not is_media(listed.path):
                 report.reject(REJECT_NOT_MEDIA, listed.uri)
-            elif not matches(listed.relative, request.patterns):
+            elif request.patterns and not matches(listed.relative, request.patterns):
                 report.reject(REJECT_PATTERN, listed.uri)
             elif listed.size == 0:
                 media += 1
@@ -189,8 +191,9 @@ class Submitter:
                     report.reject(REJECT_TWICE, listed.uri)
                     continue
                 seen.add(job_id)
+                # every part is validated already (`_check` did the models and options once)
                 jobs.append(
-                    Job(
+                    Job.model_construct(
                         job_id=job_id,
                         batch_id=request.batch_id,
                         source=source,
@@ -201,7 +204,32 @@ class Submitter:
                 )
         return jobs, media
 
-    def _plan(self, request: SubmitRequest, jobs: list[Job], report: SubmitReport) -> list[Planned]:
+    def _settle(
+        self, request: SubmitRequest, jobs: list[Job], report: SubmitReport
+    ) -> list[Planned]:
+        """Decide what happens to each job and, unless dry-running, record the ones to send
+        as queued. At most the jobs that still fit under the limit are taken."""
+        if request.dry_run or request.force:
+            planned = self._read(request, jobs, report)
+            if request.force and not request.dry_run:
+                self._record_forced(planned)
+            return planned
+        planned = []
+        room = None if request.limit is None else request.limit - report.enqueued
+        while jobs and (room is None or room > 0):
+            take, jobs = (jobs, []) if room is None else (jobs[:room], jobs[room:])
+            for job, known in zip(take, self.store.claim_new(take), strict=True):
+                if known is None:
+                    planned.append(Planned(job, "enqueue"))
+                    room = None if room is None else room - 1
+                else:
+                    state, batch = known
+                    planned.append(Planned(job, state.value, known_batch=batch or None))
+                    report.skipped[state.value] += 1
+        return planned
+
+    def _read(self, request: SubmitRequest, jobs: list[Job], report: SubmitReport) -> list[Planned]:
+        """The plan from the jobs' current states, writing nothing (dry runs, --force)."""
         known = self.store.job_fields([j.job_id for j in jobs], "state", "batch_id")
         room = None if request.limit is None else request.limit - report.enqueued
         planned = []
@@ -220,6 +248,15 @@ class Submitter:
                 room -= 1
         return planned
 
+    def _record_forced(self, planned: list[Planned]) -> None:
+        pipe = self.store.client.pipeline(transaction=False)
+        for item in planned:
+            if item.known_batch and item.known_batch != item.job.batch_id:
+                # forced into this batch: it leaves the batch it was counted in
+                self.store.leave_batch(item.job.job_id, item.known_batch, pipe)
+        self.store.mark_queued([p.job for p in planned], pipe)
+        pipe.execute()
+
     def _record_batch(self, request: SubmitRequest) -> None:
         self.store.create_batch(
             request.batch_id,
@@ -230,21 +267,26 @@ class Submitter:
             },
         )
 
-    def _enqueue(self, todo: list[Planned]) -> None:
+    def _publish(self, jobs: list[Job]) -> None:
         assert self.publisher is not None
-        jobs = [p.job for p in todo]
-        pipe = self.store.client.pipeline(transaction=False)
-        for item in todo:
-            if item.known_batch and item.known_batch != item.job.batch_id:
-                # forced into this batch: it leaves the batch it was counted in
-                self.store.leave_batch(item.job.job_id, item.known_batch, pipe)
-        self.store.mark_queued(jobs, pipe)
-        pipe.execute()
         try:
             self.publisher.publish(jobs)
         except ProducerError:
+            # recorded as queued but maybe never sent: unknown again, so a re-submit sends them
             self.store.forget(jobs)
             raise
+
+
+def _check(request: SubmitRequest) -> None:
+    """Validate what every job of the request shares (models, options, batch) as a Job."""
+    Job(
+        job_id="0" * 32,
+        batch_id=request.batch_id,
+        source=SourceIdentity(uri="check://"),
+        models=request.models,
+        options=request.options,
+        submitted_at=0.0,
+    )
 
 
 def _prefetch(

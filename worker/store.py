@@ -64,6 +64,29 @@ return 1
 """
 )
 
+# Records jobs as queued unless the store knows them already, atomically (two submits of
+# the same files cannot both enqueue them). KEYS: the batch's queued set, then per job its
+# hash and its result. ARGV: now, batch id, then per job: job id, uri, the Job as JSON.
+# Returns per job {} when it was recorded, else {state, batch id} of the job as known.
+_CLAIM = """
+local out = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local job, a = KEYS[2 * i], 3 * i
+  local known = redis.call('HMGET', job, 'state', 'batch_id')
+  if known[1] then
+    out[i] = {known[1], known[2] or ''}
+  else
+    redis.call('HSET', job, 'state', 'queued', 'updated_at', ARGV[1], 'batch_id', ARGV[2],
+               'uri', ARGV[a + 1], 'job', ARGV[a + 2])
+    -- a stale result (its hash expired first) would make the new result unwritable
+    redis.call('DEL', KEYS[2 * i + 1])
+    redis.call('SADD', KEYS[1], ARGV[a])
+    out[i] = {}
+  end
+end
+return out
+"""
+
 
 class JobStore:
     """Reads and writes job state, results and the dead-letter list."""
@@ -74,6 +97,7 @@ class JobStore:
         self._finish = client.register_script(_FINISH)
         self._move = client.register_script(_MOVE)
         self._start = client.register_script(_START)
+        self._claim = client.register_script(_CLAIM)
         self._compress = zstandard.ZstdCompressor(level=6)
         self._decompress = zstandard.ZstdDecompressor()
 
@@ -122,6 +146,27 @@ class JobStore:
             )
         if own:
             pipe.execute()
+
+    def claim_new(self, jobs: Sequence[Job]) -> list[tuple[State, str] | None]:
+        """Record as queued the jobs the store does not know, in one round trip per batch;
+        per job None when it was recorded, else (its state, its batch) as known. The
+        producer's hot path: a job known to the fleet is never enqueued twice."""
+        found: list[tuple[State, str] | None] = [None] * len(jobs)
+        by_batch: dict[str, list[int]] = {}
+        for i, job in enumerate(jobs):
+            by_batch.setdefault(job.batch_id, []).append(i)
+        now = time.time()
+        for batch_id, indexes in by_batch.items():
+            script_keys = [keys.batch_state(batch_id, State.QUEUED.value)]
+            args: list[Any] = [now, batch_id]
+            for i in indexes:
+                job = jobs[i]
+                script_keys += [keys.job(job.job_id), keys.result(job.job_id)]
+                args += [job.job_id, job.uri, job.model_dump_json()]
+            for i, known in zip(indexes, self._claim(keys=script_keys, args=args), strict=True):
+                if known:
+                    found[i] = (State(_text(known[0])), _text(known[1]))
+        return found
 
     # ------------------------------------------------------------------ worker side
 

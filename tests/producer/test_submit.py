@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,35 @@ def finish(env: ProducerEnv, job: Job, state: State) -> None:
             worker="test",
         )
     )
+
+
+def test_concurrent_submits_of_the_same_files_enqueue_each_once(
+    producer_env: ProducerEnv, calls_bucket: Bucket
+) -> None:
+    from producer.cli import _publisher
+    from producer.listing import Lister
+    from producer.settings import ProducerSettings
+    from producer.submit import SubmitRequest, Submitter
+    from producer.uris import parse_root
+
+    settings = ProducerSettings(producer_chunk_size=10)
+    request = SubmitRequest(
+        roots=[parse_root(calls_bucket.uri("2026-11"))], models={"burst": {}}, batch_id="race"
+    )
+    reports = []
+
+    def one() -> None:
+        with _publisher(settings) as publisher:
+            submitter = Submitter(Lister(settings), producer_env.store, publisher, 10)
+            reports.append(submitter.submit(request))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    media = [k for k in calls_bucket.media if k.startswith("2026-11/")]
+    assert sum(r.enqueued for r in reports) == len(media)
+    assert sum(sum(r.skipped.values()) for r in reports) == 2 * len(media)
+    sent = [j["job_id"] for j in producer_env.jobs_sent()]
+    assert len(sent) == len(set(sent)) == len(media)
