@@ -89,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="close a connection after this many idle seconds (default 60; 0 = never)",
     )
+    p.add_argument(
+        "--realtime-burst-ms",
+        type=float,
+        help="v1: ms a session's audio may run ahead of real time before rate_limited "
+        "(default 500)",
+    )
+    p.add_argument(
+        "--realtime-max-session-s",
+        type=float,
+        help="v1: longest session in seconds (default 0 = no limit)",
+    )
     p.add_argument("--event-log", type=Path, help="append JSON-lines events to this file")
     return p
 

@@ -26,8 +26,10 @@ __all__ = [
     "AcousticFeatures",
     "DecodedAudio",
     "Region",
+    "VoiceTracker",
     "decode_audio",
     "features",
+    "voice_threshold_db",
     "voiced_regions",
 ]
 
@@ -39,6 +41,8 @@ FRAME = RATE // 50  # 20 ms
 ABS_FLOOR_DB = -50.0
 MERGE_GAP_S = 0.3
 MIN_REGION_S = 0.1
+MERGE_FRAMES = round(MERGE_GAP_S * 50)
+MIN_FRAMES = round(MIN_REGION_S * 50)
 
 
 @dataclass(frozen=True)
@@ -128,22 +132,100 @@ def voiced_regions(samples: Mono) -> list[Region]:
     levels = _frame_levels_db(samples)
     if levels.size == 0:
         return []
-    peak = float(levels.max())
-    floor = float(np.percentile(levels, 10))
-    threshold = max(ABS_FLOOR_DB, min(peak - 6.0, max(peak - 30.0, floor + 6.0)))
-    voiced = levels > threshold
+    voiced = levels > voice_threshold_db(levels)
     runs: list[list[int]] = []
     for index in np.flatnonzero(voiced):
-        if runs and index - runs[-1][1] <= round(MERGE_GAP_S * 50):
+        if runs and index - runs[-1][1] <= MERGE_FRAMES:
             runs[-1][1] = int(index) + 1
         else:
             runs.append([int(index), int(index) + 1])
-    min_frames = round(MIN_REGION_S * 50)
     return [
         Region(begin * FRAME, min(end * FRAME, samples.size))
         for begin, end in runs
-        if end - begin >= min_frames
+        if end - begin >= MIN_FRAMES
     ]
+
+
+def voice_threshold_db(levels: npt.NDArray[np.float64]) -> float:
+    """The level (dBFS) above which a 20 ms frame counts as voiced, given the frame levels
+    it is judged among (see the module docstring)."""
+    peak = float(levels.max())
+    floor = float(np.percentile(levels, 10))
+    return max(ABS_FLOOR_DB, min(peak - 6.0, max(peak - 30.0, floor + 6.0)))
+
+
+class VoiceTracker:
+    """Voice activity of a stream that grows, decided as the audio arrives.
+
+    The rule of `voiced_regions`, made causal: each 20 ms frame is judged against the
+    threshold of the last `HISTORY_S` of frame levels (itself included); a voiced run
+    starts at its first voiced frame, continues over pauses of at most 300 ms, and counts
+    once it spans 100 ms. So a region is *confirmed* 100 ms after it begins and *ended*
+    just over 300 ms after its last voiced frame. `feed` returns what changed, as sample
+    positions from the start of the stream.
+    """
+
+    #: Seconds of frame levels the threshold is taken over (the stream's recent loudness).
+    HISTORY_S = 30.0
+
+    def __init__(self) -> None:
+        self._levels = np.zeros(0)
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._frames = 0  # 20 ms frames judged so far
+        self._run: list[int] | None = None  # [begin, end) in frames
+        self._confirmed = False
+
+    @property
+    def in_voice(self) -> bool:
+        """Whether a confirmed region is open (begun and not yet ended)."""
+        return self._run is not None and self._confirmed
+
+    def feed(self, samples: Mono) -> list[tuple[str, int, int]]:
+        """Judge the new samples; returns ``("start", begin, frame_end)`` when a region is
+        confirmed and ``("end", end, frame_end)`` when one ends, in order, where
+        `frame_end` is the stream position at which it was decided."""
+        joined = np.concatenate([self._carry, samples]) if self._carry.size else samples
+        whole = joined.size // FRAME * FRAME
+        self._carry = joined[whole:].copy()
+        new = _frame_levels_db(joined[:whole])
+        if new.size == 0:
+            return []
+        keep = round(self.HISTORY_S * 50)
+        self._levels = np.concatenate([self._levels, new])[-keep:]
+        voiced = new > voice_threshold_db(self._levels)
+        changes: list[tuple[str, int, int]] = []
+        for is_voiced in voiced:
+            index = self._frames
+            self._frames += 1
+            change = self._step(index, bool(is_voiced))
+            if change is not None:
+                changes.append((change[0], change[1] * FRAME, self._frames * FRAME))
+        return changes
+
+    def finish(self) -> int | None:
+        """End the stream: the end (in samples) of a confirmed region still open, else None."""
+        run, confirmed = self._run, self._confirmed
+        self._run, self._confirmed = None, False
+        return run[1] * FRAME if run is not None and confirmed else None
+
+    def _step(self, index: int, voiced: bool) -> tuple[str, int] | None:
+        run = self._run
+        if voiced:
+            if run is None:
+                self._run, self._confirmed = [index, index + 1], False
+                run = self._run
+            else:
+                run[1] = index + 1
+            if not self._confirmed and run[1] - run[0] >= MIN_FRAMES:
+                self._confirmed = True
+                return ("start", run[0])
+            return None
+        if run is not None and index + 1 - run[1] > MERGE_FRAMES:
+            self._run = None
+            if self._confirmed:
+                self._confirmed = False
+                return ("end", run[1])
+        return None
 
 
 def features(segment: Mono) -> AcousticFeatures:

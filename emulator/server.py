@@ -1,10 +1,12 @@
 """The emulator's WebSocket server: handshake (auth, connection limit, health and stats
 paths), one task per connection answering requests in order, injected latency and faults.
 
-HTTP paths: `/v0/stream/models` (the WebSocket endpoint), `/healthz` (200 `ok`), `/stats`
-(JSON counters). A missing or unknown key is refused with 401 at the upgrade; a key already
-holding `max_connections_per_key` open connections gets 429; any other path 404.
-An idle connection (no client message for `idle_timeout` s) is closed with code 1000.
+HTTP paths: `/v0/stream/models` (the v0 WebSocket endpoint), `/v1/expression/audio/realtime`
+(the v1 realtime audio endpoint, `emulator.realtime_server`), `/healthz` (200 `ok`),
+`/stats` (JSON counters). A missing or unknown key is refused with 401 at the upgrade; a
+key already holding `max_connections_per_key` open connections (of either API) gets 429;
+any other path 404. An idle v0 connection (no client message for `idle_timeout` s) is
+closed with code 1000.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from websockets.http11 import Request, Response
 from emulator import engine
 from emulator.events import EventLog, Stats
 from emulator.faults import INTERNAL_ERROR, FaultPlan
+from emulator.realtime_server import REALTIME_PATH, RealtimeEndpoint, json_error
 from emulator.settings import EmulatorSettings
 from hume_stream.errors import Code
 from hume_stream.limits import MAX_REQUEST_BYTES
@@ -35,6 +38,8 @@ __all__ = ["STREAM_PATH", "Emulator"]
 
 STREAM_PATH = "/v0/stream/models"
 IDLE_CLOSE_REASON = "Connection closed after a period of inactivity."
+# The gateway's answer to a rate limit (PROTOCOL-v1.md §1).
+_RATE_LIMITED = "API rate limit exceeded"
 
 log = logging.getLogger("emulator")
 
@@ -51,6 +56,7 @@ class Emulator:
         self._open_per_key: Counter[int] = Counter()
         self._key_of: dict[ServerConnection, int] = {}
         self._releases: set[asyncio.Task[None]] = set()
+        self._realtime = RealtimeEndpoint(settings, self._keys, self.stats, self.events)
 
     async def run(self, stop: asyncio.Event, on_listening: Callable[[str, int], None]) -> None:
         """Serve until `stop` is set, then close every connection (code 1001)."""
@@ -66,6 +72,7 @@ class Emulator:
             host, port = _bound(server)
             on_listening(host, port)
             await stop.wait()
+            await self._realtime.shutdown()
             server.close()
             await server.wait_closed()
         self.events.close()
@@ -78,8 +85,17 @@ class Emulator:
             return connection.respond(HTTPStatus.OK, "ok\n")
         if url.path == "/stats":
             return _json_response(self.stats.snapshot())
+        if url.path == REALTIME_PATH:
+            refusal, realtime_key = self._realtime.authorize(request)
+            if refusal is not None:
+                return refusal
+            assert realtime_key is not None
+            self._key_of[connection] = realtime_key
+            return None
         if url.path != STREAM_PATH:
-            return connection.respond(HTTPStatus.NOT_FOUND, f"Not found; use {STREAM_PATH}\n")
+            return connection.respond(
+                HTTPStatus.NOT_FOUND, f"Not found; use {STREAM_PATH} or {REALTIME_PATH}\n"
+            )
         key = request.headers.get("X-Hume-Api-Key") or _first(parse_qs(url.query).get("apikey"))
         index = self._key_index(key)
         if index is None:
@@ -97,6 +113,8 @@ class Emulator:
         limit = self.settings.max_connections_per_key
         if limit and self._open_per_key[index] >= limit:
             self.stats.connections["refused_429"] += 1
+            if urlsplit(request.path).path == REALTIME_PATH:
+                return json_error(HTTPStatus.TOO_MANY_REQUESTS, {"message": _RATE_LIMITED})
             return connection.respond(
                 HTTPStatus.TOO_MANY_REQUESTS,
                 f"Too many open connections for this API key (limit {limit}).\n",
@@ -128,7 +146,11 @@ class Emulator:
         self.stats.open += 1
         self.events.write("open", conn)
         try:
-            await self._serve(connection, conn)
+            request = connection.request
+            if request is not None and urlsplit(request.path).path == REALTIME_PATH:
+                await self._realtime.serve(connection, conn)
+            else:
+                await self._serve(connection, conn)
         finally:
             self.stats.open -= 1
             await connection.wait_closed()

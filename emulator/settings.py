@@ -44,6 +44,12 @@ class EmulatorSettings(BaseSettings):
     max_connections_per_key: int = Field(default=0, ge=0)
     #: Seconds without a client message before the server closes the connection; 0 = never.
     idle_timeout: float = Field(default=IDLE_TIMEOUT_S, ge=0)
+    #: v1 realtime: how far (ms) a session's audio may run ahead of real time before its
+    #: frames are refused with `rate_limited` (absorbs network jitter; the real value is
+    #: not documented).
+    realtime_burst_ms: float = Field(default=500.0, ge=0)
+    #: v1 realtime: longest session in seconds, then `session_limit_reached`; 0 = none.
+    realtime_max_session_s: float = Field(default=0.0, ge=0)
     #: Append one JSON line per connection/request event to this file.
     event_log: Path | None = None
 

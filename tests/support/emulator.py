@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from emulator.realtime_server import REALTIME_PATH
 from emulator.server import STREAM_PATH
 
 __all__ = ["EmulatorProcess"]
@@ -67,6 +68,11 @@ class EmulatorProcess:
         return self.base_url + STREAM_PATH
 
     @property
+    def realtime_url(self) -> str:
+        """The v1 realtime audio endpoint, `ws://127.0.0.1:PORT/v1/expression/audio/realtime`."""
+        return self.base_url + REALTIME_PATH
+
+    @property
     def http_url(self) -> str:
         """`http://127.0.0.1:PORT` for `/healthz` and `/stats`."""
         return f"http://127.0.0.1:{self.port}"
@@ -76,9 +82,9 @@ class EmulatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("emulator already running")
         args = [sys.executable, "-m", "emulator", "--port", str(self.port)]
-        for key in self.api_keys:
-            args += ["--api-key", key]
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUME_EMULATOR_")}
+        # keys in the environment, never on the command line (`ps` shows that to everyone)
+        env["HUME_EMULATOR_API_KEYS"] = ",".join(self.api_keys)
         with self.stderr_path.open("ab") as stderr:
             self.proc = subprocess.Popen(
                 [*args, *self.extra_args],
