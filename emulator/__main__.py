@@ -3,6 +3,10 @@
 Prints exactly one line, `listening ws://HOST:PORT`, once the socket is bound (tests and
 scripts read it), then serves until SIGTERM or SIGINT. Every flag has an environment
 variable `HUME_EMULATOR_<FLAG>` (e.g. `HUME_EMULATOR_API_KEYS=k1,k2`); flags win.
+
+Accepted keys come from HUME_EMULATOR_API_KEYS or a file (`--api-key-file`). `--api-key`
+stays for throwaway keys on a developer's machine; it puts the key in the process list,
+so it draws a warning on stderr.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags, build the settings, serve until a signal; the exit status."""
     args = _parser().parse_args(argv)
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if v is not None}
+    if args.api_keys:
+        print(
+            "hume-emulator: warning: --api-key shows the key to every user of this host (ps); "
+            "use HUME_EMULATOR_API_KEYS or --api-key-file for a key that matters",
+            file=sys.stderr,
+        )
     try:
         settings = EmulatorSettings(**overrides)
     except ValidationError as exc:
@@ -65,7 +75,15 @@ def _parser() -> argparse.ArgumentParser:
         dest="api_keys",
         action="append",
         metavar="KEY",
-        help="accepted API key (repeatable; env HUME_EMULATOR_API_KEYS=k1,k2); required",
+        help="accepted API key (repeatable); visible in ps: prefer env "
+        "HUME_EMULATOR_API_KEYS=k1,k2 or --api-key-file",
+    )
+    p.add_argument(
+        "--api-key-file",
+        dest="api_keys_file",
+        type=Path,
+        metavar="FILE",
+        help="file of accepted API keys, one per line (env HUME_EMULATOR_API_KEYS_FILE)",
     )
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default 0)")

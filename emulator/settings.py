@@ -2,7 +2,9 @@
 
 Every field can come from an environment variable `HUME_EMULATOR_<FIELD>` (e.g.
 `HUME_EMULATOR_API_KEYS=key1,key2`, `HUME_EMULATOR_DROP_RATE=0.1`); command-line flags win.
-API keys are `SecretStr`, so they never show up in a repr or a log line.
+API keys are `SecretStr`, so they never show up in a repr or a log line. Keys belong in the
+environment or in a file (`HUME_EMULATOR_API_KEYS_FILE`, `--api-key-file`): a key given as
+`--api-key` is visible to every user of the host in `ps`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hume_stream.limits import IDLE_TIMEOUT_S
@@ -21,10 +23,15 @@ __all__ = ["EmulatorSettings"]
 class EmulatorSettings(BaseSettings):
     """Where the emulator listens, whom it lets in, and which faults it injects."""
 
-    model_config = SettingsConfigDict(env_prefix="HUME_EMULATOR_", extra="forbid")
+    # hide_input_in_errors: an error must not quote the input, which holds the keys.
+    model_config = SettingsConfigDict(
+        env_prefix="HUME_EMULATOR_", extra="forbid", hide_input_in_errors=True
+    )
 
     #: Keys accepted at the handshake (header `X-Hume-Api-Key` or query `apikey`).
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: A file of more accepted keys, one per line or comma-separated (a mounted secret).
+    api_keys_file: FilePath | None = None
     host: str = "127.0.0.1"
     #: 0 picks a free port; the chosen one is printed in the `listening ws://…` line.
     port: int = Field(default=0, ge=0, le=65535)
@@ -60,15 +67,22 @@ class EmulatorSettings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("api_keys")
-    @classmethod
-    def _require_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+    @model_validator(mode="after")
+    def _require_keys(self) -> EmulatorSettings:
+        keys = list(self.api_keys)
+        if self.api_keys_file is not None:
+            try:
+                text = self.api_keys_file.read_text()
+            except OSError as exc:
+                raise ValueError(f"cannot read {self.api_keys_file}: {exc.strerror}") from None
+            keys += [SecretStr(k) for k in self._split_keys(text.replace("\n", ","))]
         if not keys or any(not k.get_secret_value() for k in keys):
             raise ValueError(
-                "at least one non-empty API key is required "
-                "(--api-key KEY, repeatable, or HUME_EMULATOR_API_KEYS=key1,key2)"
+                "at least one non-empty API key is required (HUME_EMULATOR_API_KEYS=key1,key2, "
+                "--api-key-file FILE, or --api-key KEY for a throwaway key)"
             )
-        return keys
+        self.api_keys = keys
+        return self
 
     @model_validator(mode="after")
     def _rates_fit(self) -> EmulatorSettings:

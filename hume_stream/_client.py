@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import ssl as ssl_lib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -72,6 +73,7 @@ class _RedactKeyFilter(logging.Filter):
 
 _WS_LOGGER = logging.getLogger("hume_stream.websocket")
 _WS_LOGGER.addFilter(_RedactKeyFilter())
+_LOG = logging.getLogger("hume_stream")
 
 
 class _Secret:
@@ -116,6 +118,7 @@ class HumeStreamClient:
         url: str | None = None,
         ping_interval: float | None = _PING_INTERVAL_S,
         ping_timeout: float | None = _PING_TIMEOUT_S,
+        ssl: ssl_lib.SSLContext | None = None,
         **kwargs: Any,
     ) -> None:
         """Build a client; nothing is opened until `connect`.
@@ -129,11 +132,15 @@ class HumeStreamClient:
             url: Full WebSocket URL of the endpoint, overriding everything else.
             ping_interval: Seconds between keepalive pings (None: no pings).
             ping_timeout: Seconds to wait for a pong before the connection is dropped.
+            ssl: TLS context for a ``wss://`` endpoint (e.g. one trusting a private CA).
+                None: the default context, which verifies the server's certificate. A
+                context that does not verify is logged as a WARNING on every connect.
             **kwargs: The SDK's ``_api_version``, ``_api_http_base_url``,
                 ``_api_ws_base_uri`` by keyword.
 
         Raises:
-            ValueError: An empty key or a URL that is not ``ws://`` or ``wss://``.
+            ValueError: An empty key, a URL that is not ``ws://`` or ``wss://``, or
+                ``ssl`` with a ``ws://`` URL.
             TypeError: An argument the SDK's constructor does not take either.
         """
         if not isinstance(api_key, str) or not api_key:
@@ -156,6 +163,9 @@ class HumeStreamClient:
         self._close_timeout = close_timeout
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
+        if ssl is not None and urlsplit(self._url).scheme != "wss":
+            raise ValueError(f"ssl= needs a wss:// URL, got {_redact(self._url)!r}")
+        self._ssl = ssl
 
     @classmethod
     def get_api_type(cls) -> ApiType:
@@ -211,9 +221,18 @@ class HumeStreamClient:
             "X-Hume-Client-Name": "hume_stream",
             "X-Hume-Client-Version": _client_version(),
         }
+        tls: dict[str, Any] = {}
+        if self._ssl is not None:
+            tls["ssl"] = self._ssl
+            if self._ssl.verify_mode == ssl_lib.CERT_NONE:
+                _LOG.warning(
+                    "TLS certificate verification is OFF for %s: test endpoints only",
+                    _redact(self._url),
+                )
         try:
             return await ws_connect(
                 self._url,
+                **tls,
                 additional_headers=headers,
                 open_timeout=self._open_timeout,
                 close_timeout=self._close_timeout,

@@ -48,6 +48,8 @@ app.conf.update(
 
 def _setup_logging(**_: Any) -> None:
     logs.configure(settings.log_level, settings.log_format, secrets=runtime.secrets(settings))
+    for warning in settings.tls_warnings():
+        logs.get_logger(__name__).warning("settings.insecure_transport", detail=warning)
 
 
 def _worker_init(sender: Any, **_: Any) -> None:

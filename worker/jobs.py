@@ -103,11 +103,17 @@ def job_id_for(
 
 
 class ErrorInfo(BaseModel):
-    """Why a job failed: a stable code (API code or media error code) and a clear message."""
+    """Why a job failed: a stable code (API code or media error code) and a clear message.
+    Credentials inside URIs quoted by the message are hidden (it is stored and exported)."""
 
     code: str
     message: str
     retryable: bool = False
+
+    @field_validator("message")
+    @classmethod
+    def _no_credentials(cls, message: str) -> str:
+        return _redact_text(message)
 
 
 class Span(BaseModel):
@@ -166,3 +172,23 @@ class Result(BaseModel):
     timings: Timings
     attempts: int
     worker: str
+
+    @field_validator("source")
+    @classmethod
+    def _source_without_credentials(cls, source: SourceIdentity) -> SourceIdentity:
+        # Results are exported and shared: a presigned URL's signature or a URI's password
+        # stays in the Job (the worker fetches with it) and never reaches the Result.
+        from worker.media.redact import redact_uri  # worker.media imports this module
+
+        return source.model_copy(update={"uri": redact_uri(source.uri)})
+
+    @field_validator("warnings")
+    @classmethod
+    def _warnings_without_credentials(cls, warnings: list[str]) -> list[str]:
+        return [_redact_text(w) for w in warnings]
+
+
+def _redact_text(text: str) -> str:
+    from worker.media.redact import redact_text  # worker.media imports this module
+
+    return redact_text(text)

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 
@@ -49,7 +49,8 @@ def secrets(settings: FleetSettings) -> list[str]:
     for url in (settings.redis_url, settings.broker_url):
         password = urlsplit(url.get_secret_value()).password if url else None
         if password:
-            out.append(password)
+            # as written in the URL and decoded (a client may quote either form)
+            out += [password, unquote(password)]
     return out
 
 
@@ -103,7 +104,9 @@ async def _open_stream(
     if settings.hume_api_key is None:
         raise RuntimeError("HUME_API_KEY (or HUME_API_KEY_FILE) is not set")
     client = HumeStreamClient(
-        settings.hume_api_key.get_secret_value(), url=settings.hume_stream_url
+        settings.hume_api_key.get_secret_value(),
+        url=settings.hume_stream_url,
+        ssl=settings.hume_ssl_context(),
     )
     stream = ReconnectingStream(
         client,

@@ -39,6 +39,9 @@ class RedisServer:
     port: int
     workdir: str
     proc: subprocess.Popen[bytes] | None = field(default=None)
+    #: More redis-server options, after the defaults (which they override): e.g. TLS on
+    #: `port` with `--port 0 --tls-port PORT --tls-cert-file …`, ACL users with `--user …`.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -61,6 +64,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 self.workdir,
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
