@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from producer.errors import InputError
+from worker.media.redact import redact_uri
 
 SCHEMES: Final = ("s3", "gs", "file")
 _ALIASES: Final = {"s3": "s3", "gs": "gs", "gcs": "gs", "file": "file"}
@@ -48,31 +49,37 @@ def parse_root(text: str, default_scheme: str = "s3", cwd: Path | None = None) -
     """The listing root named by `text`; `InputError` naming what is wrong otherwise."""
     if not text.strip():
         raise InputError("empty URI: name an s3://, gs:// or file:// URI or a local path")
+    shown = redact_uri(text)  # what error messages quote: never a credential
     match = _SCHEME.fullmatch(text)
     if match is not None:
         scheme = _ALIASES.get(match.group(1).lower())
         if scheme is None:
             raise InputError(
-                f"unsupported scheme {match.group(1)!r} in {text!r}: "
+                f"unsupported scheme {match.group(1)!r} in {shown!r}: "
                 f"use one of {', '.join(s + '://' for s in SCHEMES)} or a local path"
             )
         rest = match.group(2)
         if scheme == "file":
-            return _file_root(text, rest)
-        return _bucket_root(text, scheme, rest)
+            return _file_root(shown, rest)
+        return _bucket_root(shown, scheme, rest)
     if "://" in text or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", text):
-        raise InputError(f"malformed URI {text!r}: expected SCHEME://…")
+        raise InputError(f"malformed URI {shown!r}: expected SCHEME://…")
     if _is_local(text, cwd):
         return Root("file", _absolute(Path(text).expanduser(), cwd))
     if default_scheme == "file":
         return Root("file", _absolute(Path(text), cwd))
-    return _bucket_root(text, default_scheme, text)
+    return _bucket_root(shown, default_scheme, text)
 
 
 def _bucket_root(text: str, scheme: str, rest: str) -> Root:
     bucket, _, key = rest.partition("/")
     if not bucket:
         raise InputError(f"malformed URI {text!r}: no bucket name")
+    if "@" in bucket:
+        raise InputError(
+            f"malformed URI {text!r}: credentials do not belong in the URI; the store's client "
+            f"reads them from the environment (AWS_ACCESS_KEY_ID…, GOOGLE_APPLICATION_CREDENTIALS)"
+        )
     if not _BUCKET.fullmatch(bucket):
         raise InputError(
             f"malformed URI {text!r}: {bucket!r} is not a bucket name "

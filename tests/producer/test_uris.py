@@ -71,3 +71,10 @@ def test_bad_uris_are_refused_naming_the_problem(text: str, message: str) -> Non
     with pytest.raises(InputError, match=message.replace("(", r"\(")) as info:
         parse_root(text)
     assert info.value.exit_code == 2
+
+
+def test_credentials_in_a_uri_are_refused_without_being_quoted() -> None:
+    for text in ("s3://AKIAX:s3cr3t@calls/x.wav", "ftp://user:s3cr3t@host/x", "gs://u:s3cr3t@b"):
+        with pytest.raises(InputError) as info:
+            parse_root(text)
+        assert "s3cr3t" not in str(info.value)
