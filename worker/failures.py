@@ -16,6 +16,8 @@ from worker.jobs import ErrorInfo
 from worker.media import MediaError
 
 AUTH_MESSAGE = "HumeStreamClient initialized with invalid API key."
+#: The v1 realtime client's message for a refused key.
+REALTIME_AUTH_MESSAGE = "Websocket initialized with invalid credentials."
 
 
 class Disposition(Enum):
@@ -41,7 +43,7 @@ def classify(exc: BaseException) -> JobFailure:
         info = ErrorInfo(code=exc.code, message=str(exc), retryable=exc.retryable)
         return JobFailure(info, Disposition.RETRY if exc.retryable else Disposition.FAIL)
     if isinstance(exc, HumeClientException):
-        if exc.message == AUTH_MESSAGE:
+        if exc.message in (AUTH_MESSAGE, REALTIME_AUTH_MESSAGE):
             return JobFailure(ErrorInfo(code="auth", message=exc.message), Disposition.HOLD)
         code = exc.code or "api"
         info = ErrorInfo(code=code, message=exc.message, retryable=exc.retryable)

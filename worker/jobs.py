@@ -145,7 +145,10 @@ class ChannelResult(BaseModel):
     summary: dict[str, ModelSummary] = {}
     #: Spans not sent because they were silent.
     skipped: list[Span] = []
+    #: Payloads sent (v0), or audio frames accepted (v1).
     payloads: int = 0
+    #: v1: the realtime session ids (also the service's run ids) that measured this channel.
+    sessions: list[str] = []
 
 
 class Timings(BaseModel):
@@ -163,7 +166,11 @@ class Result(BaseModel):
     job_id: str
     batch_id: str
     status: State
+    #: The API that measured the recording: "v0" (streaming) or "v1" (realtime audio).
     backend: str = "v0"
+    #: What the scores are: "v0-48" (48 emotions, every one scored, per model) or
+    #: "v1-audio-415" (expressions judged present and voice attributes, as probabilities).
+    label_set: str = "v0-48"
     source: SourceIdentity
     duration_s: float | None = None
     channels: list[ChannelResult] = []

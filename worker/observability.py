@@ -81,7 +81,7 @@ class Observability:
         stale = metrics_dir.clear_stale(path)
         # In the main process's own file: there for every pool kind (solo and threads
         # run jobs in this process; prefork children inherit the series).
-        metrics.start_series()
+        metrics.start_series(self.settings.hume_api)
         secrets = tuple(runtime.secrets(self.settings))
         checks = {
             "broker": health.broker_check(self.settings.broker),

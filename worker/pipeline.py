@@ -170,8 +170,8 @@ def _land(flight: _Flight, timeline: PredictionTimeline, label: str, deadline: f
             "job exceeded its time limit (derived from the media's duration)"
         ) from None
     latency = time.monotonic() - flight.sent
-    metrics.PAYLOAD_LATENCY.labels(label).observe(latency)
-    metrics.AUDIO_SECONDS.inc(flight.chunk.duration_s)
+    metrics.PAYLOAD_LATENCY.labels(label, "v0").observe(latency)
+    metrics.AUDIO_SECONDS.labels("v0").inc(flight.chunk.duration_s)
     chunk = flight.chunk
     timeline.add(chunk.label, chunk.start_s, reply, chunk.duration_s)
     return latency

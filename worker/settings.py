@@ -19,6 +19,7 @@ from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STREAM_URL = "wss://api.hume.ai/v0/stream/models"
+DEFAULT_REALTIME_URL = "wss://api.cloud.hume.ai/v1/expression/audio/realtime"
 
 #: REDIS_TLS_* settings and the redis-py / kombu connection option each becomes.
 _REDIS_TLS_OPTIONS: Final = {
@@ -57,7 +58,13 @@ class FleetSettings(BaseSettings):
     #: Skip certificate verification toward a wss:// test endpoint. Never the default,
     #: refused for the service's own hosts, and logged as a WARNING on every connect.
     hume_tls_insecure: bool = False
+    #: Which API the worker runs jobs on: v0 (streaming) or v1 (realtime audio).
     hume_api: Literal["v0", "v1"] = "v0"
+    #: Full WebSocket URL of the v1 realtime audio endpoint (HUME_API=v1).
+    hume_realtime_url: str = DEFAULT_REALTIME_URL
+    #: v1: realtime sessions one worker process keeps open at once (a job needs one per
+    #: channel); they share the process's event loop. See docs/backends.md.
+    fleet_v1_sessions_per_process: int = Field(default=32, ge=1)
     #: May carry an ACL user and password (`rediss://user:pass@host:6380/0`).
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_url_file: Path | None = None

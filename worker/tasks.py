@@ -17,6 +17,7 @@ from worker.failures import Disposition, JobFailure, classify
 from worker.jobs import FINAL_STATES, TASK_NAME, ErrorInfo, Job, Result, State, Timings
 from worker.logs import get_logger
 from worker.pipeline import run_job
+from worker.v1.pipeline import run_job_v1
 
 log = get_logger(__name__)
 
@@ -64,7 +65,8 @@ def _run(task: Task, rt: runtime.Runtime, job: Job, attempts: int) -> str:
     started = time.time()
     metrics.IN_PROGRESS.inc()
     try:
-        result = run_job(job, rt, attempts, started)
+        run = run_job_v1 if rt.settings.hume_api == "v1" else run_job
+        result = run(job, rt, attempts, started)
     except Exception as exc:
         failure = classify(exc)
         metrics.API_ERRORS.labels(failure.error.code).inc()
@@ -73,7 +75,7 @@ def _run(task: Task, rt: runtime.Runtime, job: Job, attempts: int) -> str:
         metrics.IN_PROGRESS.dec()
         metrics.JOB_DURATION.observe(time.time() - started)
     rt.store.finish(result)
-    metrics.JOBS.labels(State.DONE.value).inc()
+    metrics.JOBS.labels(State.DONE.value, rt.settings.hume_api).inc()
     log.info("job.done", duration_s=result.duration_s, api_seconds=result.timings.api_seconds)
     return State.DONE.value
 
@@ -95,7 +97,7 @@ def _handle_failure(
         return _finish(rt, job, attempts, State.DEAD, error)
     delay = backoff_s(attempts)
     rt.store.retrying(job, error)
-    metrics.JOBS.labels("retried").inc()
+    metrics.JOBS.labels("retried", rt.settings.hume_api).inc()
     log.warning("job.retry", code=error.code, error=error.message, retry_in_s=round(delay, 2))
     raise task.retry(countdown=delay)
 
@@ -116,5 +118,5 @@ def _finish(rt: runtime.Runtime, job: Job, attempts: int, state: State, error: E
         rt.store.dead_letter(result)
     else:
         rt.store.finish(result)
-    metrics.JOBS.labels(state.value).inc()
+    metrics.JOBS.labels(state.value, rt.settings.hume_api).inc()
     return state.value

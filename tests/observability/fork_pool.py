@@ -35,12 +35,12 @@ def finished_jobs(obs: Observability, jobs: int) -> None:
     obs.on_process_init()
     for n in range(jobs):
         metrics.IN_PROGRESS.inc()
-        metrics.PAYLOAD_LATENCY.labels(PAYLOAD_MODELS[n % 2]).observe(0.05 * (n + 1))
-        metrics.AUDIO_SECONDS.inc(2.5)
+        metrics.PAYLOAD_LATENCY.labels(PAYLOAD_MODELS[n % 2], "v0").observe(0.05 * (n + 1))
+        metrics.AUDIO_SECONDS.labels("v0").inc(2.5)
         metrics.DECODE_SECONDS.observe(0.2)
         metrics.IN_PROGRESS.dec()
         metrics.JOB_DURATION.observe(1.0 + n)
-        metrics.JOBS.labels("done").inc()
+        metrics.JOBS.labels("done", "v0").inc()
     obs.on_process_shutdown(pid=os.getpid())
 
 

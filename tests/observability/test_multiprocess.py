@@ -87,22 +87,25 @@ def pool(pool_env: dict[str, str]) -> Iterator[Pool]:
 def test_counts_of_all_children_add_up(pool: Pool) -> None:
     s = scrape(pool.port)
     finished = CHILDREN * JOBS
-    assert s.value("hume_fleet_jobs_total", status="done") == finished
+    assert s.value("hume_fleet_jobs_total", status="done", backend="v0") == finished
     assert s.total("hume_fleet_job_duration_seconds_count") == finished
     assert s.value("hume_fleet_job_duration_seconds_bucket", le="+Inf") == finished
     assert s.value("hume_fleet_job_duration_seconds_sum") == CHILDREN * sum(
         1.0 + n for n in range(JOBS)
     )
     assert s.total("hume_fleet_payload_latency_seconds_count") == finished
-    assert s.value("hume_fleet_payload_latency_seconds_count", model="prosody") == CHILDREN * 2
-    assert s.value("hume_fleet_audio_seconds_total") == finished * 2.5
+    assert (
+        s.value("hume_fleet_payload_latency_seconds_count", model="prosody", backend="v0")
+        == CHILDREN * 2
+    )
+    assert s.value("hume_fleet_audio_seconds_total", backend="v0") == finished * 2.5
     assert s.value("hume_fleet_media_decode_seconds_count") == finished
     # Only the hanging child holds a job; the others' inc/dec cancel out.
     assert s.value("hume_fleet_jobs_in_progress") == 1
     assert s.value("hume_fleet_queue_depth", queue=QUEUE) == WAITING
     # Alerted series exist at 0 before the first event, so increase() sees the first one.
     for status in ("failed", "retried", "dead"):
-        assert s.value("hume_fleet_jobs_total", status=status) == 0
+        assert s.value("hume_fleet_jobs_total", status=status, backend="v0") == 0
     for code in ("auth", "E0300"):
         assert s.value("hume_fleet_api_errors_total", code=code) == 0
 
@@ -130,7 +133,7 @@ def test_a_killed_child_stops_counting_as_in_progress(pool: Pool) -> None:
             break
         time.sleep(0.1)
     assert s.value("hume_fleet_jobs_in_progress") == 0
-    assert s.value("hume_fleet_jobs_total", status="done") == CHILDREN * JOBS
+    assert s.value("hume_fleet_jobs_total", status="done", backend="v0") == CHILDREN * JOBS
 
 
 def test_health_endpoints_of_the_pool(pool: Pool) -> None:
@@ -147,7 +150,7 @@ def test_a_restart_in_the_same_directory_starts_clean(pool_env: dict[str, str]) 
     second = Pool(pool_env)
     try:
         s = scrape(second.port)
-        assert s.value("hume_fleet_jobs_total", status="done") == CHILDREN * JOBS
+        assert s.value("hume_fleet_jobs_total", status="done", backend="v0") == CHILDREN * JOBS
         assert s.value("hume_fleet_jobs_in_progress") == 1
     finally:
         log = second.close()

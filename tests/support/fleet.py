@@ -37,6 +37,7 @@ class Fleet:
         return {
             "HUME_API_KEY": self.emulator.api_key,
             "HUME_STREAM_URL": self.emulator.url,
+            "HUME_REALTIME_URL": self.emulator.realtime_url,
             "REDIS_URL": self.redis_url,
             "FLEET_QUEUE": self.queue,
             "LOG_FORMAT": "json",
