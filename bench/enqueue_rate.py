@@ -113,13 +113,10 @@ class RecordedLister(Lister):
 
 
 def submit(lister: Lister, settings: ProducerSettings, batch: str) -> SubmitReport:
-    from producer.publish import Publisher
-    from worker.app import app
-    from worker.store import JobStore
+    from producer.cli import publisher_for, store_for
 
-    store = JobStore.from_url(settings.store_url, settings.fleet_result_ttl_s)
-    with Publisher(app, settings.broker, settings.fleet_queue) as publisher:
-        submitter = Submitter(lister, store, publisher, settings.producer_chunk_size)
+    with publisher_for(settings) as publisher:
+        submitter = Submitter(lister, store_for(settings), publisher, settings.producer_chunk_size)
         request = SubmitRequest(roots=[parse_root(f"s3://{BUCKET}")], models=MODELS, batch_id=batch)
         return submitter.submit(request)
 

@@ -97,14 +97,16 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _store(settings: ProducerSettings) -> JobStore:
+def store_for(settings: ProducerSettings) -> JobStore:
+    """The job store at REDIS_URL, failing fast when Redis does not answer."""
     client = redis.Redis.from_url(
         settings.store_url, socket_connect_timeout=5, socket_timeout=60, health_check_interval=30
     )
     return JobStore(client, settings.fleet_result_ttl_s)
 
 
-def _publisher(settings: ProducerSettings, priority: int | None = None) -> Publisher:
+def publisher_for(settings: ProducerSettings, priority: int | None = None) -> Publisher:
+    """A publisher to FLEET_QUEUE on BROKER_URL; close it when done."""
     # The worker's Celery app: its serializer and routing make the messages it consumes.
     from worker.app import app as celery_app
 
@@ -217,8 +219,8 @@ def submit(
             dry_run=dry_run,
         )
         check_priority(priority, settings.broker)
-        store = _store(settings)
-        publisher = None if dry_run else _publisher(settings, priority)
+        store = store_for(settings)
+        publisher = None if dry_run else publisher_for(settings, priority)
         submitter = Submitter(Lister(settings), store, publisher, settings.producer_chunk_size)
         try:
             report = _run_submit(submitter, request)
@@ -229,6 +231,8 @@ def submit(
             print(json.dumps(_report_dict(report)))
         else:
             _stdout().print(render.submit_summary(report))
+        if report.failure is not None:
+            raise report.failure
         if report.empty_roots:
             for uri in report.empty_roots:
                 _stderr().print(f"error: no media files found under {uri}", style="red")
@@ -269,6 +273,7 @@ def _report_dict(report: SubmitReport) -> dict[str, object]:
         "examples": report.examples,
         "empty_roots": report.empty_roots,
         "limit_reached": report.limit_reached,
+        "failure": str(report.failure) if report.failure is not None else None,
         "elapsed_s": round(report.elapsed_s, 3),
     }
 
@@ -308,7 +313,7 @@ def status(
                 raise InputError("--notify needs --watch (it posts when the watched batch ends)")
             check_url(notify)
         settings = ProducerSettings()
-        store = _store(settings)
+        store = store_for(settings)
         if not watch:
             _show_status(batch_status(store, batch), as_json)
             return
@@ -393,7 +398,7 @@ def results(
     """Export a batch's results (streamed: a page of results at a time)."""
     with _reporting():
         settings = ProducerSettings()
-        store = _store(settings)
+        store = store_for(settings)
         if store.batch_meta(batch) is None:
             raise InputError(f"no batch named {batch!r} (see `producer batches`)")
         write = write_jsonl if fmt is Format.JSONL else write_csv
@@ -438,8 +443,8 @@ def retry(
         if queued:
             states.append(State.QUEUED)
         settings = ProducerSettings()
-        store = _store(settings)
-        publisher = None if dry_run else _publisher(settings)
+        store = store_for(settings)
+        publisher = None if dry_run else publisher_for(settings)
         try:
             counts = retry_jobs(store, publisher, batch, states, settings.producer_chunk_size)
         finally:
@@ -462,7 +467,7 @@ def batches(
 ) -> None:
     """List batches, newest first, with their counts by state."""
     with _reporting():
-        store = _store(ProducerSettings())
+        store = store_for(ProducerSettings())
         rows = list(list_batches(store, newest))
         if as_json:
             for row in rows:
@@ -490,7 +495,7 @@ def purge(
 ) -> None:
     """Delete a batch's results, job states and sets (asks for --yes)."""
     with _reporting():
-        store = _store(ProducerSettings())
+        store = store_for(ProducerSettings())
         current = batch_status(store, batch, with_errors=False)
         if current.pending:
             raise ProducerError(

@@ -81,6 +81,8 @@ def submit_summary(report: SubmitReport) -> RenderableType:
         lines.append(Text(f"  rejected {n}: {reason}, e.g. {report.examples[reason]}"))
     if report.limit_reached:
         lines.append(Text("  stopped at --limit"))
+    if report.failure is not None:
+        lines.append(Text("  stopped early (error below): the same submit again sends the rest"))
     return Group(*lines)
 
 

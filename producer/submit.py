@@ -80,6 +80,9 @@ class SubmitReport:
     empty_roots: list[str] = field(default_factory=list)
     limit_reached: bool = False
     elapsed_s: float = 0.0
+    #: Why the submit stopped early (the store or broker failed mid-way); what was enqueued
+    #: before stays enqueued, and a re-submit sends the rest.
+    failure: ProducerError | None = None
 
     def reject(self, reason: str, uri: str) -> None:
         self.rejected[reason] += 1
@@ -148,9 +151,11 @@ class Submitter:
                 if request.limit is not None and report.enqueued >= request.limit:
                     report.limit_reached = True
                     break
+        except ProducerError as exc:
+            report.failure = exc
         finally:
             stop.set()
-        if not report.limit_reached:
+        if not report.limit_reached and report.failure is None:
             report.empty_roots = [r.uri for r in request.roots if media_per_root[r] == 0]
         if batch_recorded:
             self.store.create_batch(

@@ -278,7 +278,7 @@ def finish(env: ProducerEnv, job: Job, state: State) -> None:
 def test_concurrent_submits_of_the_same_files_enqueue_each_once(
     producer_env: ProducerEnv, calls_bucket: Bucket
 ) -> None:
-    from producer.cli import _publisher
+    from producer.cli import publisher_for
     from producer.listing import Lister
     from producer.settings import ProducerSettings
     from producer.submit import SubmitRequest, Submitter
@@ -291,7 +291,7 @@ def test_concurrent_submits_of_the_same_files_enqueue_each_once(
     reports = []
 
     def one() -> None:
-        with _publisher(settings) as publisher:
+        with publisher_for(settings) as publisher:
             submitter = Submitter(Lister(settings), producer_env.store, publisher, 10)
             reports.append(submitter.submit(request))
 
@@ -305,3 +305,44 @@ def test_concurrent_submits_of_the_same_files_enqueue_each_once(
     assert sum(sum(r.skipped.values()) for r in reports) == 2 * len(media)
     sent = [j["job_id"] for j in producer_env.jobs_sent()]
     assert len(sent) == len(set(sent)) == len(media)
+
+
+def test_a_broker_lost_mid_submit_keeps_what_was_sent_and_a_resubmit_sends_the_rest(
+    producer_env: ProducerEnv, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from producer.cli import publisher_for
+    from producer.listing import Lister
+    from producer.settings import ProducerSettings
+    from producer.submit import SubmitReport, SubmitRequest, Submitter
+    from producer.uris import parse_root
+    from tests.support.redis_server import private_redis
+
+    for i in range(30):
+        (tmp_path / f"call-{i:02d}.wav").write_bytes(b"RIFF" + bytes([i]))
+    request = SubmitRequest(
+        roots=[parse_root(str(tmp_path))], models={"burst": {}}, batch_id="lost"
+    )
+    with private_redis() as broker:
+        settings = ProducerSettings(producer_chunk_size=10, broker_url=SecretStr(broker.url))
+
+        def lose_the_broker_after_the_first_page(report: SubmitReport) -> None:
+            if report.enqueued == 10:
+                broker.stop()
+
+        with publisher_for(settings) as publisher:
+            submitter = Submitter(Lister(settings), producer_env.store, publisher, 10)
+            report = submitter.submit(request, progress=lose_the_broker_after_the_first_page)
+        assert report.enqueued == 10
+        assert report.failure is not None and "publishing 10 jobs" in str(report.failure)
+        # the page that could not be sent is not left recorded as queued
+        assert producer_env.store.counts("lost")[State.QUEUED] == 10
+
+        broker.start()
+        with publisher_for(settings) as publisher:
+            submitter = Submitter(Lister(settings), producer_env.store, publisher, 10)
+            again = submitter.submit(request)
+        assert again.failure is None
+        assert (again.enqueued, dict(again.skipped)) == (20, {"queued": 10})
+        assert producer_env.store.counts("lost")[State.QUEUED] == 30
