@@ -114,7 +114,10 @@ def _delete_queue(redis_url: str, queue: str) -> None:
     from worker.app import app
 
     with app.connection_for_write(redis_url) as connection:
-        connection.default_channel.queue_delete(queue)
+        # kombu deletes the bindings its channel knows of: declare, then delete
+        bound = app.amqp.queues[queue](connection.default_channel)
+        bound.declare()
+        bound.delete()
 
 
 def _producer(env: dict[str, str], *args: str) -> int:
