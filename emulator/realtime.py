@@ -287,9 +287,7 @@ class RealtimeSession:
 
     def _measure(self, utterance: _Utterance, end: int, trigger: str) -> dict[str, Any]:
         begin = max(utterance.start, end - MEASUREMENT_WINDOW_MS * _SAMPLES_PER_MS)
-        window = self._buffer[
-            max(0, begin - self._buffer_start) : max(0, end - self._buffer_start)
-        ]
+        window = self._buffer[max(0, begin - self._buffer_start) : max(0, end - self._buffer_start)]
         expressions, voice = scores(window)
         utterance.last_end = end
         message = {

@@ -118,7 +118,9 @@ class RealtimeEndpoint:
                 await _send(connection, reaction.messages)
                 await connection.close(CLOSE_GOING_AWAY, "server shutdown")
 
-    async def _loop(self, connection: ServerConnection, conn: int, session: RealtimeSession) -> None:
+    async def _loop(
+        self, connection: ServerConnection, conn: int, session: RealtimeSession
+    ) -> None:
         loop = asyncio.get_running_loop()
         limit = self.settings.realtime_max_session_s
         ends_at = loop.time() + limit if limit else None

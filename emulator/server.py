@@ -144,12 +144,12 @@ class Emulator:
         conn = next(self._conn_ids)
         self.stats.connections["opened"] += 1
         self.stats.open += 1
-        self.events.write("open", conn)
         try:
             request = connection.request
             if request is not None and urlsplit(request.path).path == REALTIME_PATH:
-                await self._realtime.serve(connection, conn)
+                await self._realtime.serve(connection, conn)  # logs its own "open"
             else:
+                self.events.write("open", conn)
                 await self._serve(connection, conn)
         finally:
             self.stats.open -= 1
