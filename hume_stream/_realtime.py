@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import os
+import ssl as ssl_lib
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -122,6 +123,7 @@ class RealtimeClient:
         close_timeout: float | None = 10,
         ping_interval: float | None = _PING_INTERVAL_S,
         ping_timeout: float | None = _PING_TIMEOUT_S,
+        ssl: ssl_lib.SSLContext | None = None,
     ) -> None:
         """Build a client; nothing is opened until `connect`.
 
@@ -133,9 +135,11 @@ class RealtimeClient:
             close_timeout: Seconds allowed for the closing handshake.
             ping_interval: Seconds between keepalive pings (None: none).
             ping_timeout: Seconds to wait for a pong before the connection is dropped.
+            ssl: TLS context for a ``wss://`` endpoint (e.g. one trusting a private CA).
 
         Raises:
-            ValueError: Neither or both credentials, or a URL that is not ws:// or wss://.
+            ValueError: Neither or both credentials, a URL that is not ws:// or wss://, or
+                ``ssl`` with a ``ws://`` URL.
         """
         if bool(api_key) == bool(access_token):
             raise ValueError("Give exactly one credential: api_key or access_token.")
@@ -146,6 +150,9 @@ class RealtimeClient:
         self._header = header
         self._credential = _Secret(value)
         self._url = _realtime_endpoint(url)
+        if ssl is not None and urlsplit(self._url).scheme != "wss":
+            raise ValueError(f"ssl= needs a wss:// URL, got {self._url!r}")
+        self._ssl = ssl
         self._open_timeout = open_timeout
         self._close_timeout = close_timeout
         self._ping_interval = ping_interval
@@ -225,9 +232,11 @@ class RealtimeClient:
             "X-Hume-Client-Name": "hume_stream",
             "X-Hume-Client-Version": _client_version(),
         }
+        tls: dict[str, Any] = {} if self._ssl is None else {"ssl": self._ssl}
         try:
             return await ws_connect(
                 self._url,
+                **tls,
                 additional_headers=headers,
                 open_timeout=self._open_timeout,
                 close_timeout=self._close_timeout,

@@ -147,9 +147,11 @@ def test_rate_limited_frames_are_resent_so_offsets_do_not_shift(
 
     paced, paced_closed, paced_resends = run(go(1.0))
     rushed, rushed_closed, rushed_resends = run(go(2.0))
-    assert paced_resends == 0 and rushed_resends > 0
+    # At twice real time about every other frame is refused (with no burst allowed, even
+    # the paced run may meet one through scheduling jitter).
+    assert rushed_resends > paced_resends
     limited = [e for e in strict.events() if e.get("code") == "rate_limited"]
-    assert len(limited) == rushed_resends
+    assert len(limited) == paced_resends + rushed_resends
     # Every frame was accepted once: the same audio, the same times.
     assert rushed_closed.received == paced_closed.received
     starts = [e.audio_start_ms for e in rushed if isinstance(e, UtteranceStart)]

@@ -102,7 +102,9 @@ class ProcessSessions:
         if settings.hume_api_key is None:
             raise RuntimeError("HUME_API_KEY (or HUME_API_KEY_FILE) is not set")
         self.client = RealtimeClient(
-            settings.hume_api_key.get_secret_value(), url=settings.hume_realtime_url
+            settings.hume_api_key.get_secret_value(),
+            url=settings.hume_realtime_url,
+            ssl=settings.hume_ssl_context(),
         )
         self.slots = SessionSlots(settings.fleet_v1_sessions_per_process)
 
