@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.observability.support import scrape
 from tests.support.fleet import Fleet
 from tests.support.media import MediaFactory, Utterance
 from worker.jobs import Result, State
@@ -121,7 +122,7 @@ def test_dropped_connections_are_survived_and_counted(
 ) -> None:
     calls = generated_calls(media, 10)
     fleet = fleet_factory("--drop-rate", "0.2", "--seed", "7")
-    fleet.start_worker(concurrency=2)
+    worker = fleet.start_worker(concurrency=2)
     jobs = fleet.jobs_for([p for p, _ in calls], batch_id="e2e-drops")
     fleet.submit(jobs)
     counts = fleet.wait("e2e-drops", len(jobs))
@@ -133,6 +134,9 @@ def test_dropped_connections_are_survived_and_counted(
     events = fleet.emulator.events()
     opened = sum(1 for e in events if e["event"] == "open")
     assert opened > 2, "drops should have forced reconnects"
+    metrics = scrape(int(worker.env["METRICS_PORT"]))
+    assert metrics.total("hume_fleet_socket_reconnects_total") == opened - 2
+    assert metrics.total("hume_fleet_jobs_total", status="done") == 10
 
 
 def test_a_bad_file_fails_alone_with_a_clear_error(
