@@ -1,10 +1,12 @@
 """`make demo`: the whole fleet on this machine, start to finish.
 
 Reuses the Redis at REDIS_URL (default redis://127.0.0.1:6379/0) when it answers, else starts
-a private redis-server; starts the emulator and a Celery worker with two prefork processes
-on a queue of its own; submits the bundled `samples/` with `producer submit`; watches with
-`producer status --watch`; prints the top emotions of each call per channel; stops what it
-started. Exit status 0 when every call was analysed.
+a private redis-server; starts the emulator and a Celery worker on a queue of its own (on
+the backend HUME_API names: v0, two prefork processes on the streaming endpoint; v1, one
+process whose threads share its event loop, a realtime session per call and channel);
+submits the bundled `samples/` with `producer submit`; watches with `producer status
+--watch`; prints the top emotions of each call per channel; stops what it started. Exit
+status 0 when every call was analysed.
 
 The processes are managed with the helpers the end-to-end tests use (tests/support).
 """
@@ -40,6 +42,11 @@ MODELS: Final = "prosody,burst"
 API_KEY: Final = "demo-key"
 WATCH_TIMEOUT_S: Final = 300
 TOP: Final = 3
+#: backend → (worker pool, concurrency, what the demo says about it)
+WORKERS: Final = {
+    "v0": ("prefork", 2, "2 prefork processes, one socket each"),
+    "v1": ("threads", 8, "1 process, 8 job threads, realtime sessions on one event loop"),
+}
 
 console = Console()
 if not console.is_terminal:
@@ -54,11 +61,17 @@ def main() -> int:
         console.print(
             f"[bold]redis[/]    {redact_uri(redis_url)} ({'started' if ours else 'reused'})"
         )
+        backend = os.environ.get("HUME_API", "v0")
+        if backend not in WORKERS:
+            raise SystemExit(f"HUME_API must be one of {', '.join(WORKERS)}, got {backend!r}")
         emulator = stack.enter_context(EmulatorProcess(api_keys=(API_KEY,)))
-        console.print(f"[bold]emulator[/] {emulator.url}")
+        url = emulator.realtime_url if backend == "v1" else emulator.url
+        console.print(f"[bold]emulator[/] {url} (HUME_API={backend})")
         env = {
+            "HUME_API": backend,
             "HUME_API_KEY": API_KEY,
             "HUME_STREAM_URL": emulator.url,
+            "HUME_REALTIME_URL": emulator.realtime_url,
             "REDIS_URL": redis_url,
             "FLEET_QUEUE": queue,
             "LOG_FORMAT": "console",
@@ -66,10 +79,12 @@ def main() -> int:
         }
         # runs after the worker has stopped: the queue's bindings go too
         stack.callback(_delete_queue, redis_url, queue)
-        worker = WorkerProcess(env, Path(workdir) / "worker.log", concurrency=2, pool="prefork")
+        pool, concurrency, shape = WORKERS[backend]
+        log = Path(workdir) / "worker.log"
+        worker = WorkerProcess(env, log, concurrency=concurrency, pool=pool)
         stack.callback(worker.stop)
         worker.start(timeout=90)
-        console.print(f"[bold]worker[/]   2 prefork processes on queue {queue} (pid {worker.pid})")
+        console.print(f"[bold]worker[/]   {shape}, queue {queue} (pid {worker.pid})")
 
         # --force: a re-run against the same Redis analyses the samples again
         submitted = _producer(env, "submit", str(SAMPLES), "-m", MODELS, "-b", batch, "--force")
@@ -137,7 +152,9 @@ def _failed(step: str, code: int, worker: WorkerProcess) -> int:
 
 def summary_table(batch: str, results: list[Result]) -> Table:
     """One row per call and channel: duration and the top emotions of each model."""
-    models = MODELS.split(",")
+    # v0 results hold the models asked for; v1 results their one audio measurement.
+    found = sorted({m for r in results for c in r.channels for m in c.summary})
+    models = found or MODELS.split(",")
     table = Table(title=f"batch {batch}: top {TOP} emotions per call and channel")
     table.add_column("call")
     table.add_column("seconds", justify="right")
