@@ -85,6 +85,13 @@ class Job(BaseModel):
     def uri(self) -> str:
         return self.source.uri
 
+    @property
+    def redacted_uri(self) -> str:
+        """The URI without credentials: what is shown and stored beside the job."""
+        from worker.media.redact import redact_uri  # worker.media imports this module
+
+        return redact_uri(self.source.uri)
+
 
 def job_id_for(
     source: SourceIdentity, models: dict[str, dict[str, Any]], options: JobOptions

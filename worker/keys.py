@@ -1,7 +1,8 @@
 """Every Redis key of the fleet, in one place: nothing else spells a key.
 
-fleet:job:{job_id}             hash   state, batch_id, uri, attempts, error_code, error,
-                                      updated_at, job (the Job as JSON)
+fleet:job:{job_id}             hash   state, batch_id, uri (credentials hidden), attempts,
+                                      error_code, error, updated_at, job (the Job as JSON,
+                                      its URI whole: a retry fetches with it)
 fleet:result:{job_id}          string the Result document, zstd-compressed JSON (TTL)
 fleet:batches                  zset   batch ids scored by creation time
 fleet:batch:{batch_id}         hash   created_at, total, models

@@ -135,7 +135,7 @@ class JobStore:
                     job.job_id,
                     State.QUEUED,
                     batch_id=job.batch_id,
-                    uri=job.uri,
+                    uri=job.redacted_uri,
                     job=job.model_dump_json(),
                     error_code="",
                     error="",
@@ -162,7 +162,7 @@ class JobStore:
             for i in indexes:
                 job = jobs[i]
                 script_keys += [keys.job(job.job_id), keys.result(job.job_id)]
-                args += [job.job_id, job.uri, job.model_dump_json()]
+                args += [job.job_id, job.redacted_uri, job.model_dump_json()]
             for i, known in zip(indexes, self._claim(keys=script_keys, args=args), strict=True):
                 if known:
                     found[i] = (State(_text(known[0])), _text(known[1]))
@@ -182,7 +182,7 @@ class JobStore:
                 job.job_id,
                 State.RUNNING,
                 batch_id=job.batch_id,
-                uri=job.uri,
+                uri=job.redacted_uri,
                 job=job.model_dump_json(),
                 worker=worker,
             ),

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from producer.settings import ProducerSettings
-from tests.support.tls import Pki, make_pki
+from tests.support.tls import Pki
 from worker import runtime
 from worker.settings import FleetSettings
 
@@ -28,11 +28,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)
     yield
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def secret_file(tmp_path: Path, name: str, value: str) -> Path:

@@ -1,5 +1,6 @@
 """A real HTTP file server on a loopback port that honours Range requests (as object stores
-and CDNs do), and answers 403 for anything under /forbidden/."""
+and CDNs do), and answers 403 for anything under /forbidden/ — and, when it is given a
+signature, for any request without `X-Amz-Signature=<signature>` (a presigned URL)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    signature: str | None = None
+
     def do_HEAD(self) -> None:
         self._serve(body=False)
 
@@ -25,8 +29,9 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
     def _serve(self, body: bool) -> None:
-        path = self.path.split("?", 1)[0]
-        if path.startswith("/forbidden/"):
+        path, _, query = self.path.partition("?")
+        signed = parse_qs(query).get("X-Amz-Signature") == [self.signature]
+        if path.startswith("/forbidden/") or (self.signature is not None and not signed):
             self.send_error(403, "Forbidden")
             return
         file = Path(self.translate_path(path))
@@ -50,11 +55,17 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_directory(directory: Path) -> Iterator[str]:
-    """Serve `directory` over HTTP on 127.0.0.1; yield the base URL."""
+def serve_directory(directory: Path, signature: str | None = None) -> Iterator[str]:
+    """Serve `directory` over HTTP on 127.0.0.1; yield the base URL. With `signature`, only
+    requests carrying it as `X-Amz-Signature` are served."""
+
+    class Handler(_Handler):
+        pass
+
+    Handler.signature = signature
 
     def handler(*args: Any) -> _Handler:
-        return _Handler(*args, directory=str(directory))
+        return Handler(*args, directory=str(directory))
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
