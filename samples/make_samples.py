@@ -10,6 +10,7 @@ from pathlib import Path
 from samples.synth import Utterance, call, write
 
 HERE = Path(__file__).resolve().parent
+CALLS_DIR = HERE / "calls"
 RATE = 8000
 
 CALLS: dict[str, tuple[float, list[Utterance]]] = {
@@ -41,7 +42,7 @@ CALLS: dict[str, tuple[float, list[Utterance]]] = {
 
 def main() -> None:
     for name, (seconds, utterances) in CALLS.items():
-        path = write(HERE / name, call(utterances, seconds, RATE), RATE)
+        path = write(CALLS_DIR / name, call(utterances, seconds, RATE), RATE)
         print(f"{path.relative_to(HERE.parent)}  {path.stat().st_size} bytes")
 
 

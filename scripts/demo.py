@@ -4,7 +4,7 @@ Reuses the Redis at REDIS_URL (default redis://127.0.0.1:6379/0) when it answers
 a private redis-server; starts the emulator and a Celery worker on a queue of its own (on
 the backend HUME_API names: v0, two prefork processes on the streaming endpoint; v1, one
 process whose threads share its event loop, a realtime session per call and channel);
-submits the bundled `samples/` with `producer submit`; watches with `producer status
+submits the bundled `samples/calls/` with `producer submit`; watches with `producer status
 --watch`; prints the top emotions of each call per channel; stops what it started. Exit
 status 0 when every call was analysed.
 
@@ -37,7 +37,7 @@ from worker.media.redact import redact_uri
 from worker.store import JobStore
 
 ROOT: Final = Path(__file__).resolve().parents[1]
-SAMPLES: Final = ROOT / "samples"
+SAMPLES: Final = ROOT / "samples" / "calls"
 MODELS: Final = "prosody,burst"
 API_KEY: Final = "demo-key"
 WATCH_TIMEOUT_S: Final = 300
