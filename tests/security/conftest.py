@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -46,14 +47,12 @@ class TlsRedis:
     def client_url(self, db: int = 0) -> str:
         """The URL with its TLS options, as the fleet's settings build it (for the test's
         own redis-py and Celery clients)."""
-        settings = FleetSettings(
-            _env_file=None,
-            redis_url=self.url(db),
-            redis_tls_ca_file=self.pki.ca,
-            redis_tls_cert_file=self.pki.client_cert,
-            redis_tls_key_file=self.pki.client_key,
-        )
-        return settings.store_url
+        options: dict[str, Any] = {
+            "_env_file": None,
+            "redis_url": self.url(db),
+            **{name.lower(): path for name, path in self.tls_env().items()},
+        }
+        return FleetSettings(**options).store_url
 
 
 @pytest.fixture(scope="session")

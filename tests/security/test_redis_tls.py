@@ -6,6 +6,7 @@ CA did not sign. (A whole worker and the producer on this server: test_worker_se
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import redis
@@ -19,14 +20,14 @@ from worker.settings import FleetSettings
 from worker.store import JobStore
 
 
-def settings_for(tls: TlsRedis, **overrides: object) -> FleetSettings:
-    values: dict[str, object] = {
+def settings_for(tls: TlsRedis, **overrides: Any) -> FleetSettings:
+    values: dict[str, Any] = {
         "redis_url": tls.url(),
         "redis_tls_ca_file": tls.pki.ca,
         "redis_tls_cert_file": tls.pki.client_cert,
         "redis_tls_key_file": tls.pki.client_key,
     }
-    return FleetSettings(_env_file=None, **{**values, **overrides})  # type: ignore[arg-type]
+    return FleetSettings(**{"_env_file": None, **values, **overrides})
 
 
 def test_the_store_works_over_tls_as_the_acl_user(tls_redis: TlsRedis) -> None:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -84,7 +85,7 @@ def process_text(proc: psutil.Process, what: str) -> str:
 
 def dump_redis(url: str) -> dict[str, str]:
     """Every key of the database and its value as text (results decompressed)."""
-    client = redis.Redis.from_url(url)
+    client: Any = redis.Redis.from_url(url)  # replies are bytes (no decode_responses)
     unzstd = zstandard.ZstdDecompressor()
     out: dict[str, str] = {}
     for raw in client.scan_iter(count=500):
