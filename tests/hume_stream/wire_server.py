@@ -5,6 +5,7 @@ answers with whatever the test scripts — including replies the emulator never 
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ class WireServer:
 
 
 @asynccontextmanager
-async def wire_server() -> AsyncIterator[WireServer]:
-    """Serve on a free loopback port; `server.reply` decides each answer."""
+async def wire_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[WireServer]:
+    """Serve on a free loopback port (wss:// with a `tls` server context); `server.reply`
+    decides each answer."""
     state = WireServer(url="")
 
     async def handle(connection: ServerConnection) -> None:
@@ -45,7 +47,7 @@ async def wire_server() -> AsyncIterator[WireServer]:
             state.requests.append(request)
             await connection.send(state.reply(request))
 
-    async with serve(handle, "127.0.0.1", 0) as server:
+    async with serve(handle, "127.0.0.1", 0, ssl=tls) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        state.url = f"ws://127.0.0.1:{port}/v0/stream/models"
+        state.url = f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/v0/stream/models"
         yield state
