@@ -33,7 +33,7 @@ from producer.configs import load_models
 from producer.errors import InputError, ProducerError
 from producer.export import iter_results, write_csv, write_jsonl
 from producer.listing import Lister
-from producer.notify import check_url, post_summary
+from producer.notify import check_url, post_summary, shown
 from producer.publish import Publisher, check_priority
 from producer.requeue import retry as retry_jobs
 from producer.settings import ProducerSettings
@@ -41,7 +41,7 @@ from producer.status import BatchStatus, RateWindow, batch_status, list_batches
 from producer.submit import SubmitReport, SubmitRequest, Submitter
 from producer.uris import parse_root
 from worker.jobs import JobOptions, State
-from worker.media.redact import redact_text, redact_uri
+from worker.media.redact import redact_text
 from worker.store import JobStore
 
 #: Batch names become part of Redis keys: no ':' or spaces.
@@ -302,17 +302,20 @@ def status(
         typer.Option(
             "--notify",
             help="With --watch: POST the summary as JSON to this http(s) URL, once, when the "
-            "batch has finished.",
+            "batch has finished (default PRODUCER_NOTIFY_URL; a URL holding a token belongs "
+            "there, as the command line shows in ps).",
         ),
     ] = None,
 ) -> None:
     """Counts by state, throughput, ETA and top errors of a batch."""
     with _reporting():
+        settings = ProducerSettings()
+        if notify is None and watch and settings.producer_notify_url is not None:
+            notify = settings.producer_notify_url.get_secret_value()
         if notify is not None:
             if not watch:
                 raise InputError("--notify needs --watch (it posts when the watched batch ends)")
             check_url(notify)
-        settings = ProducerSettings()
         store = store_for(settings)
         if not watch:
             _show_status(batch_status(store, batch), as_json)
@@ -322,7 +325,7 @@ def status(
             _fail(f"batch {batch} still has {current.pending} jobs pending after {timeout}s", 1)
         if notify is not None:
             code = post_summary(notify, current.to_dict(), settings.producer_notify_timeout_s)
-            _stderr().print(f"notified {redact_uri(notify)} (HTTP {code})")
+            _stderr().print(f"notified {shown(notify)} (HTTP {code})")
 
 
 def _show_status(current: BatchStatus, as_json: bool) -> None:

@@ -3,9 +3,10 @@ environment (and `.env`) when a command starts."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from worker.settings import FleetSettings
 
@@ -16,10 +17,19 @@ Scheme = Literal["s3", "gs", "file"]
 class ProducerSettings(FleetSettings):
     """FleetSettings (REDIS_URL, BROKER_URL, FLEET_QUEUE, …) and the producer's fields."""
 
+    secret_files: ClassVar[dict[str, str]] = {
+        **FleetSettings.secret_files,
+        "producer_notify_url": "producer_notify_url_file",
+    }
+
     #: Scheme of a bare `bucket/path` argument (one that is not an existing local path).
     producer_default_scheme: Scheme = "s3"
     #: Objects listed, checked against the store and enqueued per round trip.
     producer_chunk_size: int = Field(default=1000, ge=1, le=100_000)
+    #: Where `status --watch` posts the summary when `--notify` is not given. A webhook URL
+    #: is often a credential (a token in its path): here it stays out of `ps`.
+    producer_notify_url: SecretStr | None = None
+    producer_notify_url_file: Path | None = None
     #: Seconds a `--notify` POST may take.
     producer_notify_timeout_s: float = Field(default=10.0, gt=0)
     #: S3-compatible endpoint (the standard AWS variables; AWS_ENDPOINT_URL_S3 wins).
