@@ -174,6 +174,7 @@ class RealtimeClient:
         frame_ms: int = REALTIME_FRAME_MS_DEFAULT,
         speed: float = 1.0,
         settle_s: float | None = None,
+        burst_ms: float = 0.0,
     ) -> AsyncIterator[RealtimeSession]:
         """Open a session, configure it, and yield it; on exit it is closed.
 
@@ -191,6 +192,8 @@ class RealtimeClient:
             speed: Pacing in audio seconds per wall second; 1.0 is the service's limit.
             settle_s: How long a frame may still be rejected after it was sent (default:
                 three round trips measured when the session opens, at least 50 ms).
+            burst_ms: How far the audio may run ahead of real time to catch up after a
+                delay (`RealtimePacer`); keep it under the service's tolerance.
 
         Raises:
             HumeClientException: ``Websocket initialized with invalid credentials.`` on 401;
@@ -214,7 +217,7 @@ class RealtimeClient:
                 protocol,
                 created,
                 frame_ms=max(frame_ms, math.ceil(settle * 1000)),
-                pacer=RealtimePacer(speed),
+                pacer=RealtimePacer(speed, burst_ms=burst_ms),
                 settle_s=settle,
             )
             await session._configure(measurement_timer_ms, self._open_timeout)

@@ -169,8 +169,15 @@ def test_pacer_releases_audio_at_real_time() -> None:
     assert pacer.delay_s() == pytest.approx(0.25)
     pacer.refund(250)
     assert pacer.delay_s() == 0
+    catching_up = RealtimePacer(clock=lambda: now[0], burst_ms=100)
+    run(catching_up.wait(100))
+    assert catching_up.delay_s() == 0  # may run 100 ms ahead
+    run(catching_up.wait(100))
+    assert catching_up.delay_s() == pytest.approx(0.1)
     with pytest.raises(ValueError):
         RealtimePacer(speed=0)
+    with pytest.raises(ValueError):
+        RealtimePacer(burst_ms=-1)
     with pytest.raises(ValueError):
         run(pacer.wait(0))
 

@@ -32,6 +32,10 @@ __all__ = ["ChannelOutcome", "Piece", "ProcessSessions", "SessionSlots", "stream
 #: Audio handed from the decoding thread to one session before the thread waits (seconds):
 #: enough to ride out a slow decode, little memory (32 KB per second).
 QUEUE_SECONDS = 10
+#: A session that fell behind real time (a busy loop, a slow decode) may run this far ahead
+#: to catch up, instead of losing the time for good; well under the service's tolerance
+#: ("close to real time"; the emulator allows 500 ms), and a frame refused anyway is resent.
+PACING_BURST_MS = 200
 BACKEND = "v1"
 
 
@@ -129,7 +133,7 @@ async def stream_channel(
     piece = await queue.get()
     if piece is None:
         return outcome
-    async with client.connect(measurement_timer_ms) as session:
+    async with client.connect(measurement_timer_ms, burst_ms=PACING_BURST_MS) as session:
         outcome.session_id = session.session_id
         metrics.REALTIME_SESSIONS.inc()
         reader = asyncio.create_task(_collect(session, outcome))
