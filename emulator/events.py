@@ -7,7 +7,12 @@ Event log lines (one JSON object each, appended and flushed at once; `t` is Unix
   `"audio_ms"` when audio was decoded, `"code"` when answered with an error, and
   `"fault"` (`drop`, `stall`, `stalled`, `error`) when a fault replaced the answer;
   `kind` is `data`, `reset`, `job_details` or `invalid`;
-* `{"t", "event": "close", "conn", "close_code"}`.
+* `{"t", "event": "close", "conn", "close_code"}`;
+* v1 realtime sessions (`emulator.realtime_server`): `open` carries `"api": "v1"` and the
+  `session_id`; each client message is `{"event": "message", "conn", "kind"}` (`audio`,
+  `session.update`, `session.close`, `invalid`, `limit`) plus `audio_ms`, `code`, `fault`
+  when they apply; `{"event": "session", "conn", "session_id", "reason", "audio_ms",
+  "frames", "utterances", "measurements"}` when the session ends.
 
 Connection numbers continue from the highest one already in the file, so they stay unique
 in a log shared by restarts of the emulator. API keys never appear.
