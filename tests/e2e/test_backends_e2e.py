@@ -18,6 +18,7 @@ import pytest
 from tests.observability.support import scrape
 from tests.support.fleet import Fleet
 from tests.support.media import MediaFactory, Utterance
+from worker import keys
 from worker.jobs import Result, State
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,7 @@ def test_same_calls_on_both_backends(
             assert channel.summary[model].segments >= 1
             if backend == "v1":
                 assert len(channel.sessions) == 1  # one session per recording and channel
-    assert len(fleet.store.client.keys("fleet:result:*")) == CALLS  # one result per job
+    assert len(fleet.store.client.keys(keys.result("*"))) == CALLS  # one result per job
 
     metrics = scrape(int(worker.env["METRICS_PORT"]))
     assert metrics.value("hume_fleet_jobs_total", status="done", backend=backend) == CALLS
