@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint deploy-check format bench samples clean
+.PHONY: venv demo test lint deploy-check audit format bench samples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ lint: $(STAMP)
 # hadolint. Installs its own tools into .tools/.
 deploy-check:
 	scripts/check_deploy.sh
+
+# Known vulnerabilities in the locked dependencies (pip-audit on constraints.txt; installs
+# its own tool into .tools/). Fails when any pin could not be audited; AUDIT_FLAGS=--offline-ok
+# turns that into a loud warning where no vulnerability feed is reachable.
+audit:
+	scripts/audit.sh $(AUDIT_FLAGS)
 
 format: $(STAMP)
 	$(PY) -m ruff format .

@@ -77,7 +77,8 @@ log "helm lint --strict (default values, every option on)"
 "$HELM" lint --strict --quiet "$CHART" -f "$ALL_ON"
 
 # Renders: the defaults, every option on, and the alternatives all-on cannot show at once
-# (ServiceMonitor instead of PodMonitor; CPU HPA with KEDA off; API key as a file).
+# (ServiceMonitor instead of PodMonitor; CPU HPA with KEDA off; API key as a file; Redis
+# certificates checked against a private CA).
 render() {
   local name="$1"; shift
   "$HELM" template fleet "$CHART" --namespace media --kube-version "$KUBE_VERSION" "$@" >"$OUT/$name.yaml"
@@ -86,6 +87,8 @@ render defaults
 render all-on -f "$ALL_ON"
 render all-on-alt -f "$ALL_ON" --set metrics.monitor.kind=ServiceMonitor \
   --set autoscaling.keda.enabled=false --set hume.mountAsFile=true
+render redis-ca -f "$ALL_ON" --set redis.tls.insecureSkipVerify=false \
+  --set redis.tls.caSecret=redis-ca
 
 for f in "$OUT"/*.yaml; do
   log "kubernetes-validate --strict -k $KUBE_VERSION: $(basename "$f")"

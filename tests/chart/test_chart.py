@@ -145,6 +145,37 @@ def test_keda_redis_auth_and_tls_match_the_workers(chart: Chart) -> None:
     assert "ssl_cert_reqs=" in url  # Celery refuses rediss:// without it
 
 
+def test_a_private_redis_ca_reaches_workers_producer_and_keda(chart: Chart) -> None:
+    m = chart.render(
+        {
+            "redis": {
+                "tls": {"insecureSkipVerify": False, "caSecret": "redis-ca", "caKey": "ca.pem"}
+            }
+        },
+        all_on=True,
+    )
+    workloads = [m.worker(), m.one("Job")]
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        main = pod["containers"][0]
+        assert env_of(main)["REDIS_TLS_CA_FILE"]["value"] == "/etc/hume-fleet/redis-tls/ca.crt"
+        mount = next(v for v in main["volumeMounts"] if v["name"] == "redis-ca")
+        assert (mount["mountPath"], mount["readOnly"]) == ("/etc/hume-fleet/redis-tls", True)
+        volume = next(v for v in pod["volumes"] if v["name"] == "redis-ca")["secret"]
+        assert volume["secretName"] == "redis-ca"
+        assert volume["items"] == [{"key": "ca.pem", "path": "ca.crt"}]
+        assert "ssl_cert_reqs=required" in env_of(main)["REDIS_URL"]["value"]
+    trigger = keda_trigger(m, "redis")
+    assert "unsafeSsl" not in trigger["metadata"]
+    refs = m.one("TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    assert {"parameter": "ca", "name": "redis-ca", "key": "ca.pem"} in refs["secretTargetRef"]
+
+
+def test_a_redis_ca_without_tls_fails_rendering(chart: Chart) -> None:
+    error = chart.render_error({"redis": {"tls": {"caSecret": "redis-ca"}}})
+    assert "redis.tls.caSecret needs redis.tls.enabled" in error
+
+
 def test_keda_in_progress_trigger_counts_running_jobs(chart: Chart) -> None:
     m = chart.render(all_on=True)
     meta = keda_trigger(m, "prometheus")["metadata"]
@@ -419,6 +450,22 @@ def test_network_policy_follows_redis_and_api_values(chart: Chart) -> None:
     # except ranges apply only to a 0.0.0.0/0 entry (they must lie inside the cidr).
     assert api["to"] == [{"ipBlock": {"cidr": "203.0.113.0/24"}}]
     assert egress_ports(api) == {(443, "TCP"), (8443, "TCP")}
+
+
+def test_metrics_are_reachable_only_from_the_configured_peers(chart: Chart) -> None:
+    peers = [
+        {
+            "namespaceSelector": {"matchLabels": {"team": "observability"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    m = chart.render({"networkPolicy": {"metricsFrom": peers}})
+    (ingress,) = m.one("NetworkPolicy", WORKER)["spec"]["ingress"]
+    assert ingress == {"from": peers, "ports": [{"port": "metrics", "protocol": "TCP"}]}
+    # no peers: no ingress rule at all, so nothing may connect to the workers
+    closed = chart.render({"networkPolicy": {"metricsFrom": []}})
+    policy = closed.one("NetworkPolicy", WORKER)["spec"]
+    assert "Ingress" in policy["policyTypes"] and not policy.get("ingress")
 
 
 def test_emulator_for_workers_replaces_the_api_egress(chart: Chart) -> None:

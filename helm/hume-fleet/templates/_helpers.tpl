@@ -131,6 +131,32 @@ Kubernetes expands $(REDIS_PASSWORD) only from variables defined earlier in the 
 {{- end }}
 - name: REDIS_URL
   value: {{ include "hume-fleet.redisUrl" . | quote }}
+{{- if .Values.redis.tls.caSecret }}
+- name: REDIS_TLS_CA_FILE
+  value: /etc/hume-fleet/redis-tls/ca.crt
+{{- end }}
+{{- end }}
+
+{{/* The private CA of Redis (redis.tls.caSecret): a volume and its mount, for workers and
+the producer. Empty without a caSecret. */}}
+{{- define "hume-fleet.redisCaVolume" -}}
+{{- with .Values.redis.tls.caSecret }}
+- name: redis-ca
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0444
+    items:
+      - key: {{ $.Values.redis.tls.caKey }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+
+{{- define "hume-fleet.redisCaMount" -}}
+{{- if .Values.redis.tls.caSecret }}
+- name: redis-ca
+  mountPath: /etc/hume-fleet/redis-tls
+  readOnly: true
+{{- end }}
 {{- end }}
 
 {{/* Object-store credentials (AWS_* variables) for workers and the producer. */}}
@@ -186,6 +212,9 @@ finish, so the pod must be allowed to live at least as long as the longest task.
 {{- end }}
 {{- if and $k.enabled $k.inProgress.enabled (not $k.inProgress.serverAddress) }}
 {{- fail "autoscaling.keda.inProgress.enabled needs autoscaling.keda.inProgress.serverAddress (the Prometheus URL KEDA queries)" }}
+{{- end }}
+{{- if and .Values.redis.tls.caSecret (not .Values.redis.tls.enabled) }}
+{{- fail "redis.tls.caSecret needs redis.tls.enabled (the CA verifies a TLS connection)" }}
 {{- end }}
 {{- $h := .Values.autoscaling.hpa }}
 {{- if and (not $k.enabled) $h.enabled (gt (int $h.minReplicas) (int $h.maxReplicas)) }}
