@@ -67,7 +67,15 @@ def tls_redis(pki: Pki) -> Iterator[TlsRedis]:
     password = f"p@ss:w/rd#{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="fleet-tls-redis-") as workdir:
         acl = Path(workdir) / "users.acl"
-        acl.write_text(f"user default off\nuser {ACL_USER} on >{password} ~* &* +@all\n")
+        # The fleet's user as docs/security.md recommends it: its own keys only (the
+        # store's prefix; the queues, named test-… and tls-… here, with their priority
+        # lists; kombu's bookkeeping; each worker's control queue), pub/sub for Celery's
+        # control channel, and no dangerous commands (FLUSHALL, KEYS, CONFIG …).
+        acl.write_text(
+            "user default off\n"
+            f"user {ACL_USER} on >{password} ~fleet:* ~test-* ~tls-* ~unacked* ~_kombu.* "
+            "~*.celery.pidbox* &* +@all -@dangerous\n"
+        )
         port = free_port()
         server = RedisServer(
             port=port,
