@@ -165,15 +165,28 @@ def test_a_private_redis_ca_reaches_workers_producer_and_keda(chart: Chart) -> N
         assert volume["secretName"] == "redis-ca"
         assert volume["items"] == [{"key": "ca.pem", "path": "ca.crt"}]
         assert "ssl_cert_reqs=required" in env_of(main)["REDIS_URL"]["value"]
+    # KEDA takes the CA only with its `tls: enable` auth parameter, and then no enableTLS
     trigger = keda_trigger(m, "redis")
-    assert "unsafeSsl" not in trigger["metadata"]
-    refs = m.one("TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
-    assert {"parameter": "ca", "name": "redis-ca", "key": "ca.pem"} in refs["secretTargetRef"]
+    assert not {"enableTLS", "unsafeSsl"} & trigger["metadata"].keys()
+    auth = m.one("TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    assert {"parameter": "ca", "name": "redis-ca", "key": "ca.pem"} in auth["secretTargetRef"]
+    (tls,) = auth["configMapTargetRef"]
+    assert (tls["parameter"], tls["name"]) == ("tls", FULLNAME)
+    assert m.config()[tls["key"]] == "enable"
 
 
-def test_a_redis_ca_without_tls_fails_rendering(chart: Chart) -> None:
-    error = chart.render_error({"redis": {"tls": {"caSecret": "redis-ca"}}})
-    assert "redis.tls.caSecret needs redis.tls.enabled" in error
+@pytest.mark.parametrize(
+    ("tls", "message"),
+    [
+        ({"caSecret": "redis-ca"}, "redis.tls.caSecret needs redis.tls.enabled"),
+        (
+            {"enabled": True, "insecureSkipVerify": True, "caSecret": "redis-ca"},
+            "redis.tls.caSecret and redis.tls.insecureSkipVerify exclude each other",
+        ),
+    ],
+)
+def test_a_redis_ca_needs_verified_tls(chart: Chart, tls: Doc, message: str) -> None:
+    assert message in chart.render_error({"redis": {"tls": tls}})
 
 
 def test_keda_in_progress_trigger_counts_running_jobs(chart: Chart) -> None:

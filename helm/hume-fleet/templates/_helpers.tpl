@@ -216,6 +216,9 @@ finish, so the pod must be allowed to live at least as long as the longest task.
 {{- if and .Values.redis.tls.caSecret (not .Values.redis.tls.enabled) }}
 {{- fail "redis.tls.caSecret needs redis.tls.enabled (the CA verifies a TLS connection)" }}
 {{- end }}
+{{- if and .Values.redis.tls.caSecret .Values.redis.tls.insecureSkipVerify }}
+{{- fail "redis.tls.caSecret and redis.tls.insecureSkipVerify exclude each other (a CA is for verifying)" }}
+{{- end }}
 {{- $h := .Values.autoscaling.hpa }}
 {{- if and (not $k.enabled) $h.enabled (gt (int $h.minReplicas) (int $h.maxReplicas)) }}
 {{- fail "autoscaling.hpa.minReplicas is larger than autoscaling.hpa.maxReplicas" }}
