@@ -22,6 +22,7 @@ from hume_stream import (
     SessionClosed,
     UtteranceStart,
 )
+from hume_stream.errors import RealtimeCode
 from hume_stream.limits import MIN_BILLED_SECONDS
 from worker import metrics
 from worker.settings import FleetSettings
@@ -151,6 +152,9 @@ async def stream_channel(
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await reader
         outcome.frames = session.frames
+        if session.resends:
+            # Frames the service refused as too fast and that were sent again.
+            metrics.API_ERRORS.labels(RealtimeCode.RATE_LIMITED.value).inc(session.resends)
     _count_billing(outcome)
     return outcome
 
