@@ -178,7 +178,9 @@ class DecodedAudio:
 
     def _take(self, frames: list[av.AudioFrame]) -> Iterator[Pcm]:
         for frame in frames:
-            pcm: Pcm = frame.to_ndarray().astype(np.int16, copy=False)
+            pcm: Pcm = np.vstack(
+                [np.frombuffer(memoryview(p), np.int16, frame.samples) for p in _planes(frame)]
+            )
             if not self.info.channels:
                 pcm = (pcm.sum(axis=0, dtype=np.int32) // pcm.shape[0]).astype(np.int16)[
                     np.newaxis, :
@@ -285,9 +287,16 @@ def _silence_like(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
     """A frame of `samples` zero samples in the format, layout and rate of `frame`."""
     filler = av.AudioFrame(format=frame.format.name, layout=frame.layout.name, samples=samples)
     filler.sample_rate = frame.sample_rate
-    for plane in filler.planes:
+    for plane in _planes(filler):
         plane.update(bytes(plane.buffer_size))
     return filler
+
+
+def _planes(frame: av.AudioFrame) -> tuple[av.audio.plane.AudioPlane, ...]:
+    """The frame's own planes. PyAV's `planes` (and `to_ndarray`) count data pointers up to
+    the first null one, which from 8 planar channels on runs past the frame's: reading the
+    extra "plane" crashed the process on every 7.1 recording."""
+    return frame.planes[: frame.layout.nb_channels if frame.format.is_planar else 1]
 
 
 def _declared_duration(
