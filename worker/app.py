@@ -35,7 +35,11 @@ app.conf.update(
     # Backstop for a job that hangs beyond any media-derived limit (the pipeline enforces a
     # tighter, duration-based deadline itself).
     task_time_limit=settings.fleet_task_hard_limit_s,
-    task_soft_time_limit=max(1, settings.fleet_task_hard_limit_s - 60),
+    task_soft_time_limit=settings.soft_time_limit_s,
+    # A job stopped by the hard limit (its process killed) goes back to the queue like one
+    # whose process died otherwise, so the attempt counter can make it `dead`. Celery's
+    # default acknowledges it, which leaves the job `running` for ever.
+    task_acks_on_failure_or_timeout=False,
     # Redis redelivers unacked messages after visibility_timeout: it must exceed the hard
     # limit or long jobs run twice.
     broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},

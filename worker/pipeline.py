@@ -32,7 +32,8 @@ DEADLINE_BASE_S = 60.0
 def deadline_s(duration_s: float, channels: int, hard_limit_s: float) -> float:
     """The soft time limit of a job, from its media's duration."""
     budget = DEADLINE_BASE_S + SECONDS_PER_AUDIO_SECOND * duration_s * max(1, channels)
-    return min(budget, max(1.0, hard_limit_s - 30.0))
+    # 30 s under the hard limit, or a twentieth of it for a short one
+    return min(budget, hard_limit_s - min(30.0, hard_limit_s / 20))
 
 
 class _Flight:

@@ -23,8 +23,6 @@ from worker.store import JobStore
 #: The service's sliding window, at its minimum. Payloads are self-contained chunks of a
 #: file, so no earlier audio should be prepended: a payload at least this long gets none.
 STREAM_WINDOW_MS = 500
-#: Seconds to wait for one reply before the socket counts as stalled and is replaced.
-REQUEST_TIMEOUT_S = 60.0
 #: How long a process waits for a slot under FLEET_MAX_API_CONNECTIONS before giving the
 #: job back to the queue.
 SLOT_WAIT_S = 30.0
@@ -113,7 +111,7 @@ async def _open_stream(
         [],
         STREAM_WINDOW_MS,
         policy=RetryPolicy(max_attempts=5),
-        request_timeout=REQUEST_TIMEOUT_S,
+        request_timeout=settings.fleet_api_request_timeout_s,
         on_retry=lambda exc, attempt, delay: metrics.API_ERRORS.labels(_error_code(exc)).inc(),
         on_reconnect=lambda total: metrics.RECONNECTS.inc(),
     )

@@ -82,6 +82,12 @@ class FleetSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     #: Hard ceiling on one job's run time; the Redis visibility timeout is derived above it.
     fleet_task_hard_limit_s: int = Field(default=7200, gt=0)
+    #: How far the Redis visibility timeout lies beyond the hard limit: a job whose whole
+    #: worker died (kill -9, node loss) is delivered again this long after the hard limit.
+    fleet_visibility_margin_s: int = Field(default=600, gt=0)
+    #: Seconds without a reply before a socket counts as stalled and the payload is resent
+    #: on a new connection.
+    fleet_api_request_timeout_s: float = Field(default=60.0, gt=0)
     #: Deliveries of one job (first run, retries, redeliveries after a lost worker) before `dead`.
     fleet_max_attempts: int = Field(default=5, ge=1)
     fleet_result_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
@@ -198,7 +204,13 @@ class FleetSettings(BaseSettings):
     def visibility_timeout_s(self) -> int:
         """Redis redelivers an unacknowledged message after this long: it must exceed the
         longest job's hard limit, or long jobs run twice."""
-        return self.fleet_task_hard_limit_s + 600
+        return self.fleet_task_hard_limit_s + self.fleet_visibility_margin_s
+
+    @property
+    def soft_time_limit_s(self) -> float:
+        """Celery's soft time limit: a minute under the hard limit, or a tenth of it for hard
+        limits under ten minutes (a fixed minute would leave a short limit no time at all)."""
+        return self.fleet_task_hard_limit_s - min(60.0, self.fleet_task_hard_limit_s / 10)
 
 
 def _read_secret(setting: str, path: Path) -> str:

@@ -48,7 +48,8 @@ SECONDS_PER_AUDIO_SECOND = 1.5
 def deadline_s(duration_s: float, hard_limit_s: float) -> float:
     """The soft time limit of a v1 job from its media's duration."""
     budget = DEADLINE_BASE_S + SECONDS_PER_AUDIO_SECOND * duration_s
-    return min(budget, max(1.0, hard_limit_s - 30.0))
+    # 30 s under the hard limit, or a twentieth of it for a short one
+    return min(budget, hard_limit_s - min(30.0, hard_limit_s / 20))
 
 
 def run_job_v1(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
