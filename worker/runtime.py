@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError
+from redis.retry import Retry
 
 from hume_stream import HumeStreamClient, ReconnectingStream, RetryPolicy
 from worker import metrics
@@ -26,6 +29,11 @@ STREAM_WINDOW_MS = 500
 #: How long a process waits for a slot under FLEET_MAX_API_CONNECTIONS before giving the
 #: job back to the queue.
 SLOT_WAIT_S = 30.0
+#: Store commands are retried through a Redis outage (a restart, a failover, loading its
+#: data) for about two minutes, at most 5 s apart: a job that started or finished meanwhile
+#: would otherwise raise out of the task, and Celery would drop its message, leaving the
+#: job `running` for ever. Every store write is idempotent or counted on purpose.
+STORE_RETRY = Retry(ExponentialBackoff(cap=5.0, base=0.1), retries=30)
 
 
 @dataclass
@@ -59,7 +67,12 @@ def start(settings: FleetSettings) -> Runtime:
     with _lock:
         if _current is None:
             worker_id = f"{socket.gethostname()}:{os.getpid()}"
-            client = redis.Redis.from_url(settings.store_url, health_check_interval=30)
+            client = redis.Redis.from_url(
+                settings.store_url,
+                health_check_interval=30,
+                retry=STORE_RETRY,
+                retry_on_error=[BusyLoadingError],
+            )
             limiter = ConnectionLimiter(client, settings.fleet_max_api_connections)
             runner = SocketRunner(
                 lambda: _open_stream(settings, limiter, worker_id),
