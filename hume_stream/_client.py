@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import ssl as ssl_lib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from hume_stream._api_type import ApiType
 from hume_stream._checks import check_stream_window_ms
 from hume_stream._socket import StreamSocket
-from hume_stream.errors import HumeClientException
+from hume_stream._transport import Secret, client_version, open_websocket, redact
 from hume_stream.limits import MAX_RESPONSE_BYTES
 from hume_stream.models.config import ModelConfigBase, serialize_configs
 
@@ -34,8 +29,6 @@ INVALID_KEY: Final = "HumeStreamClient initialized with invalid API key."
 UNEXPECTED_CONNECT: Final = "Unexpected error when creating streaming connection"
 
 _API_KEY_HEADER: Final = "X-Hume-Api-Key"
-# Handshake headers whose values are credentials (v1 also takes a bearer token).
-_SECRET_HEADERS: Final = frozenset({_API_KEY_HEADER.lower(), "authorization"})
 # Keepalive: the `websockets` defaults, which the SDK relies on; a dead peer is noticed
 # within ping_interval + ping_timeout even while no request is in flight.
 _PING_INTERVAL_S: Final = 20.0
@@ -43,54 +36,6 @@ _PING_TIMEOUT_S: Final = 20.0
 
 # Positional extras of the SDK's constructor, in its order (`ClientBase.__init__`).
 _SDK_EXTRAS: Final = ("_api_version", "_api_http_base_url", "_api_ws_base_uri")
-_APIKEY_QUERY = re.compile(r"(?i)(apikey=)[^&\s]*")
-
-
-def _client_version() -> str:
-    try:
-        return version("hume-fleet")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def _redact(text: str) -> str:
-    """Hide an ``apikey=`` query value (the browser way of passing the key)."""
-    return _APIKEY_QUERY.sub(r"\1***", text)
-
-
-class _RedactKeyFilter(logging.Filter):
-    """`websockets` logs every handshake header at DEBUG; never let the key through."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and args:
-            if len(args) == 2 and str(args[0]).lower() in _SECRET_HEADERS:
-                record.args = (args[0], "***")
-            else:
-                record.args = tuple(_redact(a) if isinstance(a, str) else a for a in args)
-        return True
-
-
-_WS_LOGGER = logging.getLogger("hume_stream.websocket")
-_WS_LOGGER.addFilter(_RedactKeyFilter())
-_LOG = logging.getLogger("hume_stream")
-
-
-class _Secret:
-    """A string that never shows itself in a repr, str or traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "***"
-
-    __str__ = __repr__
 
 
 class HumeStreamClient:
@@ -157,14 +102,14 @@ class HumeStreamClient:
             if name in extras:
                 raise TypeError(f"HumeStreamClient got multiple values for argument {name!r}")
             extras[name] = value
-        self._api_key = _Secret(api_key)
+        self._api_key = Secret(api_key)
         self._url = _endpoint(url, extras)
         self._open_timeout = open_timeout
         self._close_timeout = close_timeout
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         if ssl is not None and urlsplit(self._url).scheme != "wss":
-            raise ValueError(f"ssl= needs a wss:// URL, got {_redact(self._url)!r}")
+            raise ValueError(f"ssl= needs a wss:// URL, got {redact(self._url)!r}")
         self._ssl = ssl
 
     @classmethod
@@ -178,7 +123,7 @@ class HumeStreamClient:
         return self._url
 
     def __repr__(self) -> str:
-        return f"HumeStreamClient(url={_redact(self._url)!r}, api_key=***)"
+        return f"HumeStreamClient(url={redact(self._url)!r}, api_key=***)"
 
     @asynccontextmanager
     async def connect(
@@ -216,43 +161,22 @@ class HumeStreamClient:
             await protocol.close()
 
     async def _open(self) -> ClientConnection:
-        headers = {
-            _API_KEY_HEADER: self._api_key.reveal(),
-            "X-Hume-Client-Name": "hume_stream",
-            "X-Hume-Client-Version": _client_version(),
-        }
-        tls: dict[str, Any] = {}
-        if self._ssl is not None:
-            tls["ssl"] = self._ssl
-            if self._ssl.verify_mode == ssl_lib.CERT_NONE:
-                _LOG.warning(
-                    "TLS certificate verification is OFF for %s: test endpoints only",
-                    _redact(self._url),
-                )
-        try:
-            return await ws_connect(
-                self._url,
-                **tls,
-                additional_headers=headers,
-                open_timeout=self._open_timeout,
-                close_timeout=self._close_timeout,
-                ping_interval=self._ping_interval,
-                ping_timeout=self._ping_timeout,
-                max_size=MAX_RESPONSE_BYTES,
-                # Payloads are base64 of compressed or PCM media: deflate costs more CPU
-                # than it saves in bytes.
-                compression=None,
-                logger=_WS_LOGGER,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status == 401:
-                raise HumeClientException(INVALID_KEY) from exc
-            retryable = status >= 500 or status == 429
-            raise HumeClientException(UNEXPECTED_CONNECT, retryable=retryable) from exc
-        except InvalidHandshake as exc:
-            # The server answered something that is not a handshake, or hung up mid-way.
-            raise HumeClientException(UNEXPECTED_CONNECT, retryable=True) from exc
+        return await open_websocket(
+            self._url,
+            {
+                _API_KEY_HEADER: self._api_key.reveal(),
+                "X-Hume-Client-Name": "hume_stream",
+                "X-Hume-Client-Version": client_version(),
+            },
+            ssl=self._ssl,
+            open_timeout=self._open_timeout,
+            close_timeout=self._close_timeout,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_timeout,
+            max_size=MAX_RESPONSE_BYTES,
+            invalid_key_message=INVALID_KEY,
+            unexpected_message=UNEXPECTED_CONNECT,
+        )
 
 
 def _endpoint(url: str | None, extras: dict[str, Any]) -> str:
@@ -263,5 +187,5 @@ def _endpoint(url: str | None, extras: dict[str, Any]) -> str:
         url = os.environ.get(STREAM_URL_ENV) or DEFAULT_STREAM_URL
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"Streaming URL must be ws://HOST/… or wss://HOST/…, got {_redact(url)!r}")
+        raise ValueError(f"Streaming URL must be ws://HOST/… or wss://HOST/…, got {redact(url)!r}")
     return url

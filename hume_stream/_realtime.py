@@ -34,11 +34,10 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
-from hume_stream._client import _WS_LOGGER, _client_version, _Secret
 from hume_stream._pacer import RealtimePacer
+from hume_stream._transport import Secret, client_version, open_websocket
 from hume_stream.errors import HumeClientException, RealtimeCode, realtime_exception
 from hume_stream.limits import (
     MEASUREMENT_TIMER_MS_MAX,
@@ -79,7 +78,6 @@ INVALID_CREDENTIALS: Final = "Websocket initialized with invalid credentials."
 UNEXPECTED_CONNECT: Final = "Unexpected error when initializing websocket connection."
 
 # Statuses of a refused handshake worth trying again later: gateway timeout, rate limit.
-_RETRYABLE_STATUSES: Final = frozenset({408, 429})
 _PING_INTERVAL_S: Final = 20.0
 _PING_TIMEOUT_S: Final = 20.0
 # The settle window: this many round trips plus a margin, never below the floor (the
@@ -148,7 +146,7 @@ class RealtimeClient:
         else:
             header, value = "Authorization", f"Bearer {access_token}"
         self._header = header
-        self._credential = _Secret(value)
+        self._credential = Secret(value)
         self._url = _realtime_endpoint(url)
         if ssl is not None and urlsplit(self._url).scheme != "wss":
             raise ValueError(f"ssl= needs a wss:// URL, got {self._url!r}")
@@ -230,35 +228,23 @@ class RealtimeClient:
             await protocol.close()
 
     async def _open(self) -> ClientConnection:
-        headers = {
-            self._header: self._credential.reveal(),
-            "X-Hume-Client-Name": "hume_stream",
-            "X-Hume-Client-Version": _client_version(),
-        }
-        tls: dict[str, Any] = {} if self._ssl is None else {"ssl": self._ssl}
-        try:
-            return await ws_connect(
-                self._url,
-                **tls,
-                additional_headers=headers,
-                open_timeout=self._open_timeout,
-                close_timeout=self._close_timeout,
-                ping_interval=self._ping_interval,
-                ping_timeout=self._ping_timeout,
-                # The service sends small JSON messages; 1 MiB is its own message limit.
-                max_size=REALTIME_MESSAGE_MAX_BYTES,
-                # PCM barely compresses; deflate would cost CPU on every frame.
-                compression=None,
-                logger=_WS_LOGGER,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status == 401:
-                raise HumeClientException(INVALID_CREDENTIALS) from exc
-            retryable = status >= 500 or status in _RETRYABLE_STATUSES
-            raise HumeClientException(UNEXPECTED_CONNECT, retryable=retryable) from exc
-        except InvalidHandshake as exc:
-            raise HumeClientException(UNEXPECTED_CONNECT, retryable=True) from exc
+        return await open_websocket(
+            self._url,
+            {
+                self._header: self._credential.reveal(),
+                "X-Hume-Client-Name": "hume_stream",
+                "X-Hume-Client-Version": client_version(),
+            },
+            ssl=self._ssl,
+            open_timeout=self._open_timeout,
+            close_timeout=self._close_timeout,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_timeout,
+            # The service sends small JSON messages; 1 MiB is its own message limit.
+            max_size=REALTIME_MESSAGE_MAX_BYTES,
+            invalid_key_message=INVALID_CREDENTIALS,
+            unexpected_message=UNEXPECTED_CONNECT,
+        )
 
 
 class RealtimeSession:
