@@ -4,8 +4,9 @@
 # here rather than baking values into CMD. Extra arguments are passed through to Celery.
 set -eu
 
-# Without FLEET_CONCURRENCY Celery falls back to its default (the CPU count).
-set -- ${FLEET_CONCURRENCY:+"--concurrency=$FLEET_CONCURRENCY"} "$@"
+# Without FLEET_CONCURRENCY Celery falls back to its default (the CPU count); without
+# FLEET_POOL to prefork.
+set -- ${FLEET_CONCURRENCY:+"--concurrency=$FLEET_CONCURRENCY"} ${FLEET_POOL:+"--pool=$FLEET_POOL"} "$@"
 
 # --disable-prefetch (Celery 5.6+, Redis broker): a process takes a message only when it is
 # free, so waiting work stays in the Redis list where the autoscaler can see it.

@@ -663,3 +663,9 @@ def test_every_value_is_described_and_listed_in_the_readme() -> None:
     values_section = (CHART / "README.md").read_text().split("\n## Values\n", 1)[1]
     table = re.findall(r"^\| `([^`]+)` \|", values_section, re.M)
     assert table == documented, "README values table is out of date with values.yaml"
+
+
+def test_the_pool_follows_the_values_and_is_checked(chart: Chart) -> None:
+    assert chart.render().config()["FLEET_POOL"] == "prefork"
+    assert chart.render({"worker": {"pool": "threads"}}).config()["FLEET_POOL"] == "threads"
+    assert "pool" in chart.render_error({"worker": {"pool": "gevent"}})
