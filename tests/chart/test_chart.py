@@ -669,3 +669,13 @@ def test_the_pool_follows_the_values_and_is_checked(chart: Chart) -> None:
     assert chart.render().config()["FLEET_POOL"] == "prefork"
     assert chart.render({"worker": {"pool": "threads"}}).config()["FLEET_POOL"] == "threads"
     assert "pool" in chart.render_error({"worker": {"pool": "gevent"}})
+
+
+def test_workers_get_the_v1_endpoint_or_the_emulators(chart: Chart) -> None:
+    assert chart.render().config()["HUME_REALTIME_URL"] == (
+        "wss://api.cloud.hume.ai/v1/expression/audio/realtime"
+    )
+    staged = chart.render({"hume": {"api": "v1"}}, all_on=True).config()
+    assert staged["HUME_API"] == "v1"
+    assert staged["HUME_REALTIME_URL"].startswith("ws://")
+    assert staged["HUME_REALTIME_URL"].endswith("/v1/expression/audio/realtime")

@@ -187,6 +187,15 @@ the producer. Empty without a caSecret. */}}
 {{- end }}
 {{- end }}
 
+{{/* HUME_REALTIME_URL (v1): the in-cluster emulator's v1 path when it serves the workers, else hume.realtimeUrl. */}}
+{{- define "hume-fleet.realtimeUrl" -}}
+{{- if and .Values.emulator.enabled .Values.emulator.useForWorkers }}
+{{- printf "ws://%s.%s.svc:%d/v1/expression/audio/realtime" (include "hume-fleet.componentName" (list . "emulator")) .Release.Namespace (int .Values.emulator.port) }}
+{{- else }}
+{{- .Values.hume.realtimeUrl }}
+{{- end }}
+{{- end }}
+
 {{/* Grace period of a worker pod: Celery's warm shutdown on SIGTERM lets the running job
 finish, so the pod must be allowed to live at least as long as the longest task. */}}
 {{- define "hume-fleet.terminationGracePeriodSeconds" -}}
