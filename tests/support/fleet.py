@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import redis
 from celery import Celery
@@ -95,6 +99,16 @@ class Fleet:
             time.sleep(0.2)
         logs = "\n".join(w.logs()[-3000:] for w in self.workers)
         raise TimeoutError(f"batch {batch_id} not finished in {timeout}s: {counts}\n{logs}")
+
+    def producer(self, *args: str, timeout: float = 120, **env: str) -> CompletedProcess[str]:
+        """Run the `producer` CLI on this fleet's store and queue (extra environment in env)."""
+        binary = Path(sys.executable).parent / "producer"
+        assert binary.exists(), f"{binary} missing: install the project (`make venv`)"
+        environ = {**os.environ, "REDIS_URL": self.redis_url, "FLEET_QUEUE": self.queue, **env}
+        environ.pop("BROKER_URL", None)
+        return subprocess.run(
+            [str(binary), *args], env=environ, capture_output=True, text=True, timeout=timeout
+        )
 
     def logs(self) -> str:
         return "\n".join(w.logs() for w in self.workers)

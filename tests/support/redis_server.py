@@ -77,6 +77,13 @@ class RedisServer:
             self.proc.wait(timeout=10)
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: no save on the way down, clients cut off."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
