@@ -115,7 +115,7 @@ def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
         job_id=job.job_id,
         batch_id=job.batch_id,
         status=State.DONE,
-        source=_source(job, identity),
+        source=source_identity(job, identity),
         duration_s=duration,
         channels=channel_results,
         warnings=warnings,
@@ -191,7 +191,7 @@ def _reset(rt: Runtime) -> None:
         metrics.API_ERRORS.labels("reset").inc()
 
 
-def _source(job: Job, identity: SourceIdentity | None) -> SourceIdentity:
+def source_identity(job: Job, identity: SourceIdentity | None) -> SourceIdentity:
     """The job's source as found when it was read (size, etag, mtime of this version)."""
     if identity is None:
         return job.source

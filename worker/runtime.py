@@ -4,7 +4,6 @@ job under `--pool solo`/`threads`), closed at process shutdown."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
@@ -18,7 +17,7 @@ from redis.retry import Retry
 
 from hume_stream import HumeStreamClient, ReconnectingStream, RetryPolicy
 from worker import metrics
-from worker.limiter import ConnectionLimiter
+from worker.limiter import ConnectionLimiter, wait_for_slot
 from worker.runner import SocketRunner
 from worker.settings import FleetSettings
 from worker.store import JobStore
@@ -26,9 +25,6 @@ from worker.store import JobStore
 #: The service's sliding window, at its minimum. Payloads are self-contained chunks of a
 #: file, so no earlier audio should be prepended: a payload at least this long gets none.
 STREAM_WINDOW_MS = 500
-#: How long a process waits for a slot under FLEET_MAX_API_CONNECTIONS before giving the
-#: job back to the queue.
-SLOT_WAIT_S = 30.0
 #: Store commands are retried through a Redis outage (a restart, a failover, loading its
 #: data) for about two minutes, at most 5 s apart: a job that started or finished meanwhile
 #: would otherwise raise out of the task, and Celery would drop its message, leaving the
@@ -111,7 +107,7 @@ def stop() -> None:
 async def _open_stream(
     settings: FleetSettings, limiter: ConnectionLimiter, holder: str
 ) -> ReconnectingStream:
-    await _wait_for_slot(limiter, holder)
+    await wait_for_slot(limiter, holder)
     if settings.hume_api_key is None:
         raise RuntimeError("HUME_API_KEY (or HUME_API_KEY_FILE) is not set")
     client = HumeStreamClient(
@@ -130,22 +126,6 @@ async def _open_stream(
     )
     await stream.__aenter__()
     return stream
-
-
-async def _wait_for_slot(limiter: ConnectionLimiter, holder: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SLOT_WAIT_S
-    try:
-        while not await asyncio.to_thread(limiter.try_acquire, holder):
-            if loop.time() > deadline:
-                raise TimeoutError(
-                    f"no API connection slot within {SLOT_WAIT_S:.0f}s "
-                    f"(FLEET_MAX_API_CONNECTIONS={limiter.cap})"
-                )
-            await asyncio.to_thread(limiter.wait, holder)
-            await asyncio.sleep(0.2)
-    finally:
-        await asyncio.to_thread(limiter.stop_waiting, holder)
 
 
 def _error_code(exc: BaseException) -> str:

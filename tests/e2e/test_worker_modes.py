@@ -110,3 +110,37 @@ def test_a_fleet_wide_cap_below_the_process_count_hands_the_socket_over(
     events = fleet.emulator.events()
     assert max_open_connections(events) == 1
     assert sum(1 for e in events if e["event"] == "open") >= 2, "both processes got a turn"
+
+
+def test_v1_sessions_stay_under_the_fleet_wide_cap(
+    fleet_factory: Callable[..., Fleet], media: MediaFactory
+) -> None:
+    fleet = fleet_factory("--max-connections-per-key", "2")
+    fleet.start_worker(concurrency=3, pool="threads", HUME_API="v1", FLEET_MAX_API_CONNECTIONS="2")
+    short = [Utterance(0, 0.2, "Hello there."), Utterance(1, 1.2, "Hi, good morning.")]
+    jobs = fleet.jobs_for([media.call(short, seconds=2.5 + 0.1 * i) for i in range(3)], "v1cap")
+    fleet.submit(jobs)
+    assert fleet.wait("v1cap", 3, timeout=90)[State.DONE] == 3
+    sessions = sorted(
+        (e for e in fleet.emulator.events() if e["event"] in ("open", "session")),
+        key=lambda e: float(e["t"]),
+    )
+    open_now = peak = 0
+    for e in sessions:
+        open_now += 1 if e["event"] == "open" else -1
+        peak = max(peak, open_now)
+    assert peak == 2 and sum(e["event"] == "session" for e in sessions) == 6
+
+
+def test_a_v1_call_needing_more_sessions_than_the_cap_fails_clearly(
+    fleet_factory: Callable[..., Fleet], media: MediaFactory
+) -> None:
+    fleet = fleet_factory()
+    fleet.start_worker(concurrency=1, pool="threads", HUME_API="v1", FLEET_MAX_API_CONNECTIONS="1")
+    jobs = fleet.jobs_for([media.call(CALL, seconds=6.0)], "v1toosmall")
+    fleet.submit(jobs)
+    assert fleet.wait("v1toosmall", 1)[State.FAILED] == 1
+    result = fleet.store.result(jobs[0].job_id)
+    assert result is not None and result.error is not None
+    assert result.error.code == "connection_cap"
+    assert "FLEET_MAX_API_CONNECTIONS=1" in result.error.message and "--mix" in result.error.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from worker.limiter import ConnectionLimiter
@@ -44,3 +45,15 @@ def test_waiters_are_seen_by_holders_and_forgotten(redis_client: redis.Redis) ->
     assert limiter.others_waiting("holder")
     limiter.stop_waiting("waiter")
     assert not limiter.others_waiting("holder")
+
+
+def test_several_slots_are_taken_all_or_none(redis_client: redis.Redis) -> None:
+    limiter = ConnectionLimiter(redis_client, cap=3)
+    assert limiter.try_acquire("other")
+    assert limiter.try_acquire("job/agent", "job/customer")
+    assert not limiter.try_acquire("next/agent", "next/customer")
+    assert limiter.holders() == 3, "a refused pair takes nothing"
+    limiter.release("job/agent", "job/customer")
+    assert limiter.try_acquire("next/agent", "next/customer")
+    with pytest.raises(ValueError, match="can never fit under FLEET_MAX_API_CONNECTIONS=3"):
+        limiter.try_acquire("a", "b", "c", "d")

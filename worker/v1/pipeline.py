@@ -19,9 +19,10 @@ from typing import Any
 from worker import metrics
 from worker.failures import Disposition, JobFailure
 from worker.jobs import ChannelResult, ErrorInfo, Job, Result, Span, State, Timings
+from worker.limiter import leased
 from worker.media import Chunk, MediaOptions, stream_chunks
 from worker.media.chunk import WAV_HEADER_BYTES, ChunkOptions
-from worker.pipeline import _source as source_identity
+from worker.pipeline import source_identity
 from worker.runtime import Runtime
 from worker.summary import summarise
 from worker.v1.sessions import QUEUE_SECONDS, ChannelOutcome, Piece, ProcessSessions, stream_channel
@@ -71,12 +72,19 @@ def run_job_v1(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
         deadline = time.monotonic() + deadline_s(
             info.declared_duration_s or 0.0, rt.settings.fleet_task_hard_limit_s
         )
+        _check_cap(job, len(labels), rt.limiter.cap)
         if not sessions.slots.acquire(len(labels), timeout=max(1.0, deadline - time.monotonic())):
             raise TimeoutError("no realtime session slot in this process before the deadline")
+        # The fleet-wide cap counts every session; a job takes all of its slots at once.
+        lease = leased(rt.limiter, *(f"{rt.worker_id}/{job.job_id}/{label}" for label in labels))
         try:
-            feeder = _Feeder(rt, sessions, labels, info.rate, deadline)
-            decode_seconds = feeder.run(media)
-            outcomes = feeder.results()
+            rt.runner.call(lease.__aenter__())
+            try:
+                feeder = _Feeder(rt, sessions, labels, info.rate, deadline)
+                decode_seconds = feeder.run(media)
+                outcomes = feeder.results()
+            finally:
+                rt.runner.call(lease.__aexit__(None, None, None))
         finally:
             sessions.slots.release(len(labels))
         duration = media.duration_s
@@ -245,3 +253,13 @@ def _check_models(job: Job) -> None:
             "(HUME_API=v1 measures audio only; prosody and burst map to its audio measurement)"
         )
         raise JobFailure(ErrorInfo(code="unsupported_model", message=message), Disposition.FAIL)
+
+
+def _check_cap(job: Job, sessions: int, cap: int) -> None:
+    if 0 < cap < sessions:
+        message = (
+            f"{job.uri}: its {sessions} channels need {sessions} realtime sessions at once, "
+            f"more than FLEET_MAX_API_CONNECTIONS={cap}; submit it mixed to mono (--mix) or "
+            "raise the cap"
+        )
+        raise JobFailure(ErrorInfo(code="connection_cap", message=message), Disposition.FAIL)
