@@ -15,9 +15,10 @@ __all__ = ["fleet_factory"]
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A redis-server process of this test's own, on a free port, without persistence."""
-    with private_redis() as server:
+def redis_server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """A redis-server process of this test's own, on a free port; without persistence unless
+    parametrized (indirectly) with more redis-server options."""
+    with private_redis(*getattr(request, "param", ())) as server:
         yield server
 
 

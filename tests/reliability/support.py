@@ -5,6 +5,7 @@ in the broker), with the worker's and the emulator's own counts of what happened
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,23 +42,46 @@ def running_on(fleet: Fleet, batch_id: str, pids: set[int]) -> list[tuple[str, i
     return found
 
 
-def assert_settled(fleet: Fleet, batch_id: str, jobs: Sequence[Job]) -> dict[str, Result]:
-    """Every job final with exactly one result, in exactly one of its batch's state sets,
-    the one its hash names; the queue and the broker's unacked messages empty. Returns the
-    results by job id."""
+def live_children(worker: WorkerProcess) -> set[int]:
+    return {p.pid for p in worker.children() if p.is_running() and p.status() != "zombie"}
+
+
+def wait_until_gone(worker: WorkerProcess, pid: int, timeout: float = 10.0) -> None:
+    """Until the killed pool process is no longer among the live ones (SIGKILL takes a moment)."""
+    deadline = time.monotonic() + timeout
+    while pid in live_children(worker):
+        assert time.monotonic() < deadline, f"process {pid} survived SIGKILL"
+        time.sleep(0.005)
+
+
+def wait_for_pool(worker: WorkerProcess, size: int, timeout: float = 30.0) -> set[int]:
+    """The pool's pids once it has `size` live processes again (Celery replaces the dead)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(pids := live_children(worker)) == size:
+            return pids
+        time.sleep(0.02)
+    raise TimeoutError(f"pool not back to {size} processes:\n{worker.logs()[-3000:]}")
+
+
+def assert_settled(fleet: Fleet, batch_id: str, jobs: Sequence[Job | str]) -> dict[str, Result]:
+    """Every job (a Job or a job id) final with exactly one result, in exactly one of its
+    batch's state sets, the one its hash names; the queue and the broker's unacknowledged
+    messages empty. Returns the results by job id."""
     store = fleet.store
     members = {state: store.job_ids(batch_id, state) for state in State}
     results: dict[str, Result] = {}
     for job in jobs:
-        sets = [state for state, ids in members.items() if job.job_id in ids]
-        hashed = store.job_state(job.job_id)
-        assert len(sets) == 1, f"{job.uri}: in state sets {sets}, hash {hashed}"
-        assert hashed.get("state") == sets[0].value, f"{job.uri}: hash {hashed}, set {sets[0]}"
-        assert sets[0] in FINAL_STATES, f"{job.uri} not settled: {hashed}"
-        result = store.result(job.job_id)
-        assert result is not None, f"{job.uri}: {sets[0]} without a result document"
-        assert result.status is sets[0], (job.uri, result.status, sets[0])
-        results[job.job_id] = result
+        job_id, name = (job, job) if isinstance(job, str) else (job.job_id, job.uri)
+        sets = [state for state, ids in members.items() if job_id in ids]
+        hashed = store.job_state(job_id)
+        assert len(sets) == 1, f"{name}: in state sets {sets}, hash {hashed}"
+        assert hashed.get("state") == sets[0].value, f"{name}: hash {hashed}, set {sets[0]}"
+        assert sets[0] in FINAL_STATES, f"{name} not settled: {hashed}"
+        result = store.result(job_id)
+        assert result is not None, f"{name}: {sets[0]} without a result document"
+        assert result.status is sets[0], (name, result.status, sets[0])
+        results[job_id] = result
     assert sum(len(ids) for ids in members.values()) == len(jobs), {
         s.value: len(ids) for s, ids in members.items()
     }

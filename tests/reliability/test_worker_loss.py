@@ -22,10 +22,11 @@ from tests.reliability.support import (
     metrics_of,
     result_documents,
     running_on,
+    wait_for_pool,
+    wait_until_gone,
 )
 from tests.support.fleet import Fleet
 from tests.support.media import MediaFactory
-from tests.support.worker import WorkerProcess
 from worker.jobs import State
 
 pytestmark = pytest.mark.reliability
@@ -39,28 +40,6 @@ KILLS = 18
 def runs(fleet: Fleet, job_id: str, pid: int) -> bool:
     state = fleet.store.job_state(job_id)
     return state.get("state") == "running" and state.get("worker", "").endswith(f":{pid}")
-
-
-def live_children(worker: WorkerProcess) -> set[int]:
-    return {p.pid for p in worker.children() if p.is_running() and p.status() != "zombie"}
-
-
-def wait_until_gone(worker: WorkerProcess, pid: int, timeout: float = 10.0) -> None:
-    """Until the killed pool process is no longer among the live ones (SIGKILL takes a moment)."""
-    deadline = time.monotonic() + timeout
-    while pid in live_children(worker):
-        assert time.monotonic() < deadline, f"process {pid} survived SIGKILL"
-        time.sleep(0.005)
-
-
-def wait_for_pool(worker: WorkerProcess, size: int, timeout: float = 30.0) -> set[int]:
-    """The pool's pids once it has `size` live processes again (Celery replaces the dead)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(pids := live_children(worker)) == size:
-            return pids
-        time.sleep(0.02)
-    raise TimeoutError(f"pool not back to {size} processes:\n{worker.logs()[-3000:]}")
 
 
 def test_pool_processes_killed_mid_job_leave_every_job_done_once(

@@ -90,10 +90,11 @@ class RedisServer:
 
 
 @contextmanager
-def private_redis() -> Iterator[RedisServer]:
-    """Start a redis-server on a free port in a temporary directory; stop it afterwards."""
+def private_redis(*extra_args: str) -> Iterator[RedisServer]:
+    """Start a redis-server on a free port in a temporary directory (more options in
+    extra_args, e.g. `--appendonly yes`); stop it afterwards."""
     with tempfile.TemporaryDirectory(prefix="fleet-redis-") as workdir:
-        server = RedisServer(port=free_port(), workdir=workdir)
+        server = RedisServer(port=free_port(), workdir=workdir, extra_args=extra_args)
         server.start()
         try:
             yield server
