@@ -14,7 +14,16 @@ from pydantic import ValidationError
 from worker import metrics, runtime
 from worker.app import app
 from worker.failures import Disposition, JobFailure, classify
-from worker.jobs import FINAL_STATES, TASK_NAME, ErrorInfo, Job, Result, State, Timings
+from worker.jobs import (
+    FINAL_STATES,
+    TASK_NAME,
+    ErrorInfo,
+    Job,
+    Result,
+    SourceIdentity,
+    State,
+    Timings,
+)
 from worker.logs import get_logger
 from worker.pipeline import run_job
 from worker.v1.pipeline import run_job_v1
@@ -37,9 +46,8 @@ def process_recording(self: Task, job_data: dict[str, Any]) -> str:
     try:
         job = Job.model_validate(job_data)
     except ValidationError as exc:
-        # Nothing to record a state under: an unreadable message is logged and dropped.
         log.error("job.invalid_message", error=str(exc))
-        return "invalid"
+        return _refuse(rt, job_data, exc)
 
     attempts, before = rt.store.start(job, rt.worker_id)
     structlog.contextvars.bind_contextvars(
@@ -59,6 +67,37 @@ def process_recording(self: Task, job_data: dict[str, Any]) -> str:
         return _run(self, rt, job, attempts)
     finally:
         structlog.contextvars.clear_contextvars()
+
+
+def _refuse(rt: runtime.Runtime, job_data: Any, exc: ValidationError) -> str:
+    """A message this worker cannot run (e.g. from a newer producer: a model it does not
+    know) fails under its job id when it names one, so its batch still completes; with no
+    job id it is only logged, as nothing could hold the error."""
+    fields = job_data if isinstance(job_data, dict) else {}
+    job_id, batch_id, source = fields.get("job_id"), fields.get("batch_id"), fields.get("source")
+    if not (isinstance(job_id, str) and job_id and isinstance(batch_id, str) and batch_id):
+        return "invalid"
+    uri = source.get("uri") if isinstance(source, dict) else None
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()
+    )
+    now = time.time()
+    rt.store.finish(
+        Result(
+            job_id=job_id,
+            batch_id=batch_id,
+            status=State.FAILED,
+            source=SourceIdentity(uri=uri if isinstance(uri, str) else ""),
+            error=ErrorInfo(
+                code="invalid_job", message=f"this worker cannot run the job: {problems}"
+            ),
+            timings=Timings(started_at=now, finished_at=now),
+            attempts=0,
+            worker=rt.worker_id,
+        )
+    )
+    metrics.JOBS.labels(State.FAILED.value, rt.settings.hume_api).inc()
+    return State.FAILED.value
 
 
 def _run(task: Task, rt: runtime.Runtime, job: Job, attempts: int) -> str:

@@ -143,6 +143,9 @@ def _filesystem(
         raise MediaUnavailable(uri, f"no filesystem for this scheme: {exc}") from exc
     except ValueError as exc:
         raise MediaNotFound(uri, f"not a usable media URI: {exc}") from exc
+    except OSError as exc:
+        # filesystems that connect when made (ftp://, sftp://) fail here, not on open
+        raise _store_error(uri, exc) from exc
     return fs, path
 
 
