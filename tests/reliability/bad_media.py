@@ -75,6 +75,10 @@ def _samples(seconds: float, rate: int, channels: int, seed: int = 0) -> np.ndar
     return rng.integers(-6000, 6000, (channels, round(seconds * rate)), dtype=np.int16)
 
 
+def _silence(media: MediaFactory, path: Path) -> None:
+    path.write_bytes(media.silence(30.0).read_bytes())
+
+
 def _six_hours_of_silence(media: MediaFactory, path: Path) -> None:
     frames = SIX_HOURS_S * 8000
     with path.open("wb") as f:
@@ -172,70 +176,55 @@ def _wav_text(media: MediaFactory, path: Path) -> None:
     path.write_bytes(b"RIFF....WAVEfmt this is not a header, just text\n" * 10)
 
 
+#: A good mono call (4 s of speech) and a web server's error page saved as audio.
+call_wav = _copy(_call("wav"))
+html_page = _bytes(b"<html><body>403 Forbidden</body></html>\n" * 8)
+NOT_MEDIA = "not a media file FFmpeg can read"
+
 #: Files a producer lists and the workers must each settle with a clear outcome.
 LOCAL: tuple[BadMedia, ...] = (
-    BadMedia("zero-frames", "zero-frames.wav", _zero_frames, State.FAILED, "zero_duration"),
-    BadMedia(
-        "pure-silence",
-        "silence.wav",
-        lambda m, p: p.write_bytes(m.silence(30.0).read_bytes()),
-        State.DONE,
-    ),
-    BadMedia("corrupt-header", "corrupt-header.wav", _wav_text, State.FAILED, "corrupt"),
-    BadMedia("truncated-mp3", "truncated.mp3", _cut(_call("mp3"), 0.4), State.DONE),
-    BadMedia("truncated-flac", "truncated.flac", _cut(_call("flac"), 0.5), State.DONE),
+    BadMedia("zero-frames", "zero-frames.wav", _zero_frames, State.FAILED, "zero_duration",
+             "holds no samples"),
+    BadMedia("pure-silence", "silence.wav", _silence, State.DONE),
+    BadMedia("corrupt-header", "corrupt-header.wav", _wav_text, State.FAILED, "corrupt",
+             NOT_MEDIA),
+    BadMedia("truncated-mp3", "truncated.mp3", _cut(_call("mp3"), 0.4), State.FAILED,
+             "corrupt", "undecodable audio data after"),
+    BadMedia("truncated-flac", "truncated.flac", _cut(_call("flac"), 0.5), State.FAILED,
+             "corrupt", "undecodable audio data after"),
     BadMedia("truncated-ogg", "truncated.ogg", _cut(_call("ogg"), 0.5), State.DONE),
-    BadMedia("truncated-m4a", "truncated.m4a", _cut(_call("m4a"), 0.5), State.FAILED, "corrupt"),
+    BadMedia("truncated-m4a", "truncated.m4a", _cut(_call("m4a"), 0.5), State.FAILED,
+             "corrupt", "header is damaged"),
     BadMedia("truncated-wav", "truncated.wav", _cut(_call("wav"), 0.5), State.DONE),
-    BadMedia("riff-without-data", "riff-no-data.wav", _riff_no_data, State.FAILED, "corrupt"),
-    BadMedia(
-        "video-without-audio", "no-sound.mp4", _video(False, "mp4"), State.FAILED, "no_audio_stream"
-    ),
-    BadMedia(
-        "webm-without-audio",
-        "no-sound.webm",
-        _video(False, "webm"),
-        State.FAILED,
-        "no_audio_stream",
-    ),
+    BadMedia("riff-without-data", "riff-no-data.wav", _riff_no_data, State.FAILED, "corrupt",
+             NOT_MEDIA),
+    BadMedia("video-without-audio", "no-sound.mp4", _video(False, "mp4"), State.FAILED,
+             "no_audio_stream", "no audio stream (streams: video)"),
+    BadMedia("webm-without-audio", "no-sound.webm", _video(False, "webm"), State.FAILED,
+             "no_audio_stream", "no audio stream"),
     BadMedia("video-with-audio", "with-sound.mp4", _video(True, "mp4"), State.DONE),
-    BadMedia("image-named-mp4", "picture.mp4", _png, State.FAILED, "no_audio_stream"),
-    BadMedia(
-        "text-named-wav",
-        "notes.wav",
-        _bytes(b"meeting notes, not audio\n" * 40),
-        State.FAILED,
-        "corrupt",
-    ),
-    BadMedia(
-        "html-named-mp3",
-        "error-page.mp3",
-        _bytes(b"<html><body>403 Forbidden</body></html>\n" * 8),
-        State.FAILED,
-        "corrupt",
-    ),
-    BadMedia("gzip-named-wav", "archive.wav", _gzip_wav, State.FAILED, "corrupt"),
-    BadMedia(
-        "random-bytes-mp3",
-        "noise.mp3",
-        _bytes(np.random.default_rng(5).bytes(4096)),
-        State.FAILED,
-        "corrupt",
-    ),
-    BadMedia("id3-tag-only", "tag-only.mp3", _id3_only, State.FAILED, "corrupt"),
-    BadMedia("unknown-wav-codec", "codec.wav", _unknown_codec, State.FAILED, "unsupported_codec"),
+    BadMedia("image-named-mp4", "picture.mp4", _png, State.FAILED, "no_audio_stream",
+             "no audio stream"),
+    BadMedia("text-named-wav", "notes.wav", _bytes(b"meeting notes, not audio\n" * 40),
+             State.FAILED, "corrupt", NOT_MEDIA),
+    BadMedia("html-named-mp3", "error-page.mp3", html_page, State.FAILED, "corrupt", NOT_MEDIA),
+    BadMedia("gzip-named-wav", "archive.wav", _gzip_wav, State.FAILED, "corrupt", NOT_MEDIA),
+    BadMedia("random-bytes-mp3", "noise.mp3", _bytes(np.random.default_rng(5).bytes(4096)),
+             State.FAILED, "corrupt", NOT_MEDIA),
+    BadMedia("id3-tag-only", "tag-only.mp3", _id3_only, State.FAILED, "corrupt", NOT_MEDIA),
+    BadMedia("unknown-wav-codec", "codec.wav", _unknown_codec, State.FAILED,
+             "unsupported_codec", "no decoder for the audio codec"),
     BadMedia("six-hours", "six-hours.wav", _six_hours_of_silence, State.DONE),
-    BadMedia(
-        "claims-six-hours", "claims-six-hours.wav", _claims_six_hours, State.DONE, says="truncated"
-    ),
-    BadMedia("one-sample", "one-sample.wav", _one_sample, State.DONE),
+    BadMedia("claims-six-hours", "claims-six-hours.wav", _claims_six_hours, State.DONE),
+    BadMedia("one-sample", "one-sample.wav", _one_sample, State.FAILED, "zero_duration",
+             "holds no samples"),
     BadMedia("96khz-8-channels", "wide.flac", _wide, State.DONE),
     BadMedia("one-silent-channel", "one-sided.wav", _one_silent_channel, State.DONE),
     BadMedia("ulaw-8khz", "ulaw.wav", _ulaw, State.DONE),
     BadMedia("clipped-square", "square.wav", _clipped_square, State.DONE),
     BadMedia("dc-offset", "dc.wav", _dc_offset, State.DONE),
-    BadMedia("unicode-name", "звонок 📞 café.wav", _copy(_call("wav")), State.DONE),
-    BadMedia("percent-encoded-name", "a%20b%2Fc.wav", _copy(_call("wav")), State.DONE),
-    BadMedia("shell-chars-name", "call #1 & $HOME's (copy).wav", _copy(_call("wav")), State.DONE),
-    BadMedia("upper-case-extension", "LOUD.WAV", _copy(_call("wav")), State.DONE),
-)
+    BadMedia("unicode-name", "звонок 📞 café.wav", call_wav, State.DONE),
+    BadMedia("percent-encoded-name", "a%20b%2Fc.wav", call_wav, State.DONE),
+    BadMedia("shell-chars-name", "call #1 & $HOME's (copy).wav", call_wav, State.DONE),
+    BadMedia("upper-case-extension", "LOUD.WAV", call_wav, State.DONE),
+)  # fmt: skip

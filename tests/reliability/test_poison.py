@@ -25,6 +25,7 @@ from tests.reliability.support import (
     live_children,
     metrics_of,
     running_on,
+    wait_for_pool,
     wait_until_gone,
 )
 from tests.support.fleet import Fleet
@@ -101,7 +102,7 @@ def test_a_job_stopped_by_the_hard_time_limit_every_time_ends_dead(
     poison = hung.jobs_for(paths[8:], "poison-hard-limit")[0]
     healthy.submit(jobs)
     hung.submit([poison])
-    first_pool = live_children(hung_worker)
+    first_pool = wait_for_pool(hung_worker, 1)
 
     healthy.wait("poison-hard-limit", len(jobs) + 1, timeout=90)
     results = assert_settled(healthy, "poison-hard-limit", [*jobs, poison])

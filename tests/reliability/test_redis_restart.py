@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import assert_settled, copies, live_children
+from tests.reliability.support import assert_settled, copies, live_children, wait_for_pool
 from tests.support.fleet import Fleet
 from tests.support.media import MediaFactory
 from tests.support.redis_server import RedisServer
@@ -82,7 +82,7 @@ def test_a_persistent_redis_restarted_mid_batch_loses_nothing(
 ) -> None:
     fleet = fleet_factory("--latency-ms", "200")
     worker = fleet.start_worker(concurrency=2)
-    pool = live_children(worker)
+    pool = wait_for_pool(worker, 2)
     calls = tmp_path / "calls"
     copies(media, calls, FILES)
     assert submit(fleet, calls, "redis-aof")["enqueued"] == FILES
@@ -108,7 +108,7 @@ def test_a_redis_without_persistence_restarted_mid_batch_is_recovered_by_a_resub
 ) -> None:
     fleet = fleet_factory("--latency-ms", "200")
     worker = fleet.start_worker(concurrency=2)
-    pool = live_children(worker)
+    pool = wait_for_pool(worker, 2)
     calls = tmp_path / "calls"
     copies(media, calls, FILES)
     assert submit(fleet, calls, "redis-lost")["enqueued"] == FILES
