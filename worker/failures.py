@@ -4,6 +4,8 @@ bad input   media errors, API validation errors (E01xx, E02xx)  → failed at on
 transient   dropped socket, timeouts, I0xxx, a flaky store       → retry with backoff, then dead
 held        the API key was rejected, or the account is out of credits
                                                                  → retried later, not counted
+waiting     the API refused or could not take the connection (429, 5xx, refused): no
+            payload was sent                                     → retry with backoff, not counted
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ from worker.media import MediaError
 AUTH_MESSAGE = "HumeStreamClient initialized with invalid API key."
 #: The v1 realtime client's message for a refused key.
 REALTIME_AUTH_MESSAGE = "Websocket initialized with invalid credentials."
+#: The clients' messages for a handshake the service refused otherwise (429, 5xx…).
+REFUSED_MESSAGES = (
+    "Unexpected error when creating streaming connection",
+    "Unexpected error when initializing websocket connection.",
+)
 
 
 class Disposition(Enum):
     FAIL = "fail"
     RETRY = "retry"
     HOLD = "hold"
+    WAIT = "wait"
 
 
 class JobFailure(Exception):
@@ -45,6 +53,11 @@ def classify(exc: BaseException) -> JobFailure:
     if isinstance(exc, HumeClientException):
         if exc.message in (AUTH_MESSAGE, REALTIME_AUTH_MESSAGE):
             return JobFailure(ErrorInfo(code="auth", message=exc.message), Disposition.HOLD)
+        if _refused(exc):
+            # Counting these would make healthy jobs `dead` during an API outage, or in a
+            # fleet with more processes than the key may open connections.
+            info = ErrorInfo(code="connect", message=exc.message, retryable=True)
+            return JobFailure(info, Disposition.WAIT)
         code = exc.code or "api"
         info = ErrorInfo(code=code, message=exc.message, retryable=exc.retryable)
         if code.startswith("E03"):
@@ -60,3 +73,11 @@ def classify(exc: BaseException) -> JobFailure:
         return JobFailure(info, Disposition.RETRY)
     info = ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}", retryable=True)
     return JobFailure(info, Disposition.RETRY)
+
+
+def _refused(exc: HumeClientException) -> bool:
+    """Whether the last try failed to connect at all: refused, or the handshake refused."""
+    last = exc.__cause__ or exc
+    if isinstance(last, ConnectionRefusedError):
+        return True
+    return isinstance(last, HumeClientException) and last.message in REFUSED_MESSAGES

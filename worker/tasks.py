@@ -131,6 +131,14 @@ def _handle_failure(
         rt.store.retrying(job, error, count_attempt=False)
         log.error("job.held", code=error.code, error=error.message, retry_in_s=HOLD_DELAY_S)
         raise task.retry(countdown=HOLD_DELAY_S)
+    if failure.disposition is Disposition.WAIT:
+        # No payload reached the API: the delivery is given back, and the wait grows with
+        # each such retry of the job (Celery counts them), up to backoff_s's cap.
+        delay = backoff_s(task.request.retries + 1)
+        rt.store.retrying(job, error, count_attempt=False)
+        metrics.JOBS.labels("retried", rt.settings.hume_api).inc()
+        log.warning("job.waiting", code=error.code, error=error.message, retry_in_s=round(delay, 2))
+        raise task.retry(countdown=delay)
     if attempts >= rt.settings.fleet_max_attempts:
         log.error("job.dead", code=error.code, error=error.message)
         return _finish(rt, job, attempts, State.DEAD, error)
