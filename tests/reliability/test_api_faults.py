@@ -25,7 +25,8 @@ def test_the_api_killed_and_restarted_mid_batch(
     fleet_factory: Callable[..., Fleet], media: MediaFactory, tmp_path: Path
 ) -> None:
     fleet = fleet_factory("--latency-ms", "150")
-    worker = fleet.start_worker(concurrency=2)
+    # Two deliveries only: an outage that cost deliveries would make jobs dead.
+    worker = fleet.start_worker(concurrency=2, FLEET_MAX_ATTEMPTS="2")
     jobs = fleet.jobs_for(copies(media, tmp_path / "calls", 24), "api-restart")
     fleet.submit(jobs)
     deadline = time.monotonic() + 60
@@ -34,15 +35,22 @@ def test_the_api_killed_and_restarted_mid_batch(
         time.sleep(0.02)
 
     fleet.emulator.kill()  # connections die without a close frame
-    time.sleep(2.0)
+    # Longer than the stream's own retries (5 tries, about 6 s): the jobs in flight are given
+    # back to the queue, without counting, until the API takes connections again.
+    time.sleep(10.0)
     fleet.emulator.start()  # the same port
     fleet.wait("api-restart", len(jobs), timeout=120)
 
     results = assert_settled(fleet, "api-restart", jobs)
-    assert {r.status for r in results.values()} == {State.DONE}
+    assert {(r.status, r.attempts) for r in results.values()} == {(State.DONE, 1)}
+    # Both processes held a socket that died, and each opened a new one on the restarted
+    # service (its event log goes on in the same file).
+    opened = [e for e in fleet.emulator.events() if e["event"] == "open"]
+    assert len(opened) >= 4, opened
     metrics = metrics_of(worker)
-    # both processes held a socket that died: each opened a new one
-    assert metrics.value("hume_fleet_socket_reconnects_total") >= 2
+    assert metrics.value("hume_fleet_socket_reconnects_total") >= 1
+    assert metrics.value("hume_fleet_api_errors_total", code="connect") >= 2
+    assert metrics.value("hume_fleet_jobs_total", status="retried", backend="v0") >= 2
     assert metrics.value("hume_fleet_jobs_total", status="done", backend="v0") == len(jobs)
 
 
@@ -86,7 +94,12 @@ def test_drops_stalls_and_retryable_errors_are_ridden_out(
 def test_an_api_connection_limit_below_the_process_count(
     cap: int | None, fleet_factory: Callable[..., Fleet], media: MediaFactory, tmp_path: Path
 ) -> None:
-    fleet = fleet_factory("--latency-ms", "150", "--max-connections-per-key", "1")
+    # Uncapped, the process holding the key's one connection keeps it while idle, so the
+    # other one is refused until the service closes it: here after 3 s (the emulator's
+    # --idle-timeout; the real service's is longer).
+    fleet = fleet_factory(
+        "--latency-ms", "150", "--max-connections-per-key", "1", "--idle-timeout", "3"
+    )  # fmt: skip
     env = {} if cap is None else {"FLEET_MAX_API_CONNECTIONS": str(cap)}
     worker = fleet.start_worker(concurrency=2, **env)
     jobs = fleet.jobs_for(copies(media, tmp_path / "calls", 16), "api-limit")
@@ -100,12 +113,14 @@ def test_an_api_connection_limit_below_the_process_count(
     metrics = metrics_of(worker)
     retried = metrics.value("hume_fleet_jobs_total", status="retried", backend="v0")
     if cap is None:
-        # The second process is refused (HTTP 429) until its retries give the job back;
-        # the first one does the work. Each refusal is an error and costs the job a delivery.
+        # The second process is refused (HTTP 429) until its retries give the job back; the
+        # first one does the work. A refusal is counted as an error and a retry of the job,
+        # but not as one of its deliveries: no payload reached the API.
         assert refused > 0
-        assert metrics.total("hume_fleet_api_errors_total") > 0
-        assert retried > 0 and max(r.attempts for r in results.values()) > 1
+        assert metrics.value("hume_fleet_api_errors_total", code="connect") > 0
+        assert retried > 0
     else:
         # Under the fleet-wide cap the processes take turns on the one connection.
         assert refused == 0
-        assert retried == 0 and {r.attempts for r in results.values()} == {1}
+        assert retried == 0
+    assert {r.attempts for r in results.values()} == {1}

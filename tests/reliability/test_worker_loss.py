@@ -99,9 +99,11 @@ def test_pool_processes_killed_mid_job_leave_every_job_done_once(
         else:
             assert sent[job.job_id] == payloads, (job.uri, sent[job.job_id], payloads)
 
-    # No job ran to its end twice: the pool counted exactly one `done` per job, and the
-    # worker's log names each lost process.
-    assert metrics_of(worker).value("hume_fleet_jobs_total", status="done", backend="v0") == JOBS
+    # No job ran to its end twice: the pool counted at most one `done` per job (a kill
+    # between a job's finish and its count costs the count), and the worker's log names
+    # each lost process.
+    counted = metrics_of(worker).value("hume_fleet_jobs_total", status="done", backend="v0")
+    assert JOBS - kills <= counted <= JOBS
     assert worker.logs().count("exited with 'signal 9 (SIGKILL)'") == kills
 
 
