@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint deploy-check audit format bench samples clean
+.PHONY: venv demo test test-reliability soak lint deploy-check audit format bench samples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The reliability suite alone (it is part of `make test` too).
+test-reliability: $(STAMP)
+	$(PY) -m pytest tests/reliability
+
+# Bounded soak (about 10 minutes): 2 000 short jobs through a 2-process fleet; prints the
+# RSS slope and file-descriptor counts. Not part of `make test`.
+soak: $(STAMP)
+	$(PY) -m tests.reliability.soak
 
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
