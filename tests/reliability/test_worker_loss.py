@@ -33,8 +33,11 @@ pytestmark = pytest.mark.reliability
 
 JOBS = 50
 SEED = 20261127
-#: Kills aimed at running jobs; some land just after a job finished, which is fine too.
-KILLS = 18
+#: Kills are aimed at running jobs until this many are seen to land mid-job (some land just
+#: after a job finished, more so on a loaded machine, which is fine too) ...
+LANDED = 10
+#: ... or this many were sent.
+MAX_KILLS = 40
 
 
 def runs(fleet: Fleet, job_id: str, pid: int) -> bool:
@@ -59,7 +62,7 @@ def test_pool_processes_killed_mid_job_leave_every_job_done_once(
         assert time.monotonic() < deadline, fleet.store.counts("kill-children")
         pids = wait_for_pool(worker, 2)
         running = running_on(fleet, "kill-children", pids)
-        if not running or kills >= KILLS:
+        if not running or kills >= MAX_KILLS or sum(landed.values()) >= LANDED:
             time.sleep(0.02)
             continue
         job_id, pid = rng.choice(running)
@@ -77,7 +80,7 @@ def test_pool_processes_killed_mid_job_leave_every_job_done_once(
 
     results = assert_settled(fleet, "kill-children", jobs)
     redelivered = Counter({j: r.attempts - 1 for j, r in results.items() if r.attempts > 1})
-    assert sum(redelivered.values()) >= KILLS // 2, f"only {redelivered} kills landed mid-job"
+    assert sum(landed.values()) >= LANDED // 2, f"only {landed} of {kills} kills landed mid-job"
     for job in jobs:
         result = results[job.job_id]
         assert result.status is State.DONE
