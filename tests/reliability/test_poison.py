@@ -57,7 +57,9 @@ def assert_dead_after_max_attempts(fleet: Fleet, result: Result) -> None:
 def test_a_job_killed_with_its_process_every_time_ends_dead(
     fleet_factory: Callable[..., Fleet], media: MediaFactory, tmp_path: Path
 ) -> None:
-    fleet = fleet_factory("--latency-ms", "100")
+    # 400 ms per payload: a delivery of the poison job lasts about a second, long enough to
+    # be caught on a busy machine
+    fleet = fleet_factory("--latency-ms", "400")
     worker = fleet.start_worker(concurrency=2, FLEET_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
     jobs = fleet.jobs_for(copies(media, tmp_path / "calls", 12), "poison-oom")
     poison = jobs[3]
