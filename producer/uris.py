@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 from producer.errors import InputError
 from worker.media.redact import redact_uri
@@ -37,7 +38,11 @@ class Root:
 
     def uri_of(self, path: str) -> str:
         """The URI of an object listed under this root (the worker opens exactly this).
-        Keys are kept verbatim: a `%` or a non-ASCII letter in a key is part of its name."""
+        Object keys are kept verbatim: a `%` or a non-ASCII letter in a key is part of its
+        name. A local path is percent-encoded, since a `file://` URI is decoded when read
+        (a `%` or `#` in a file name would otherwise name another file)."""
+        if self.scheme == "file":
+            return f"file://{quote(path, safe='/')}"
         return f"{self.scheme}://{path}"
 
     @property
