@@ -16,6 +16,7 @@ from kombu import Connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from worker.forkguard import FORK_GUARD
 from worker.logs import redact
 
 #: Seconds one check may take (connect and reply, each).
@@ -77,7 +78,8 @@ def check_all(checks: Mapping[str, Check], secrets: tuple[str, ...] = ()) -> Rea
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
-            check()
+            with FORK_GUARD:  # a TLS handshake must not be half-done when the pool forks
+                check()
         except Exception as exc:  # any failure means not ready, whatever the client raised
             results[name] = redact(f"{type(exc).__name__}: {exc}", secrets)
         else:

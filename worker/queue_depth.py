@@ -9,7 +9,6 @@ taken are not in it: that is `jobs_in_progress`.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 
@@ -17,6 +16,7 @@ import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from worker import metrics
+from worker.forkguard import FORK_GUARD
 from worker.logs import get_logger
 
 log = get_logger(__name__)
@@ -29,16 +29,6 @@ def queue_keys(queue: str) -> list[str]:
 
 #: Seconds between samples: well under a usual 30 s scrape interval.
 SAMPLE_INTERVAL_S = 15.0
-
-# prometheus-client's multiprocess values share one lock per process. A fork while this
-# thread holds it would leave the child's copy locked for good, and the child's first
-# metric update would hang; so a fork waits for a sample write to finish.
-_FORK_GUARD = threading.Lock()
-os.register_at_fork(
-    before=_FORK_GUARD.acquire,
-    after_in_parent=_FORK_GUARD.release,
-    after_in_child=_FORK_GUARD.release,
-)
 
 
 class QueueDepthSampler:
@@ -60,13 +50,13 @@ class QueueDepthSampler:
 
     def sample(self) -> dict[str, int]:
         """Waiting messages of every queue, written to the gauge; returns the depths."""
-        pipe = self._client.pipeline(transaction=False)
-        for queue in self.queues:
-            for key in queue_keys(queue):
-                pipe.llen(key)
-        lengths = iter(pipe.execute())
-        depths = {q: sum(int(next(lengths)) for _ in queue_keys(q)) for q in self.queues}
-        with _FORK_GUARD:
+        with FORK_GUARD:
+            pipe = self._client.pipeline(transaction=False)
+            for queue in self.queues:
+                for key in queue_keys(queue):
+                    pipe.llen(key)
+            lengths = iter(pipe.execute())
+            depths = {q: sum(int(next(lengths)) for _ in queue_keys(q)) for q in self.queues}
             for queue, depth in depths.items():
                 metrics.QUEUE_DEPTH.labels(queue).set(depth)
         return depths
