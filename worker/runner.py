@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from hume_stream.models.config import ModelConfigBase
 from hume_stream.models.messages import PredictionsMessage, WarningMessage
+from worker import metrics
 
 T = TypeVar("T")
 
@@ -75,6 +76,9 @@ class SocketRunner:
         """The open stream, opened on first use."""
         if self._stream is None:
             self._stream = await self._open_stream()
+            if self.connections_opened:
+                # A new stream after one was dropped (it gave up, or a reset failed).
+                metrics.RECONNECTS.inc()
             self.connections_opened += 1
         return self._stream
 
