@@ -14,7 +14,14 @@ from websockets.asyncio.client import ClientConnection
 from hume_stream._api_type import ApiType
 from hume_stream._checks import check_stream_window_ms
 from hume_stream._socket import StreamSocket
-from hume_stream._transport import Secret, client_version, open_websocket, redact
+from hume_stream._transport import (
+    PING_INTERVAL_S,
+    PING_TIMEOUT_S,
+    Secret,
+    client_version,
+    open_websocket,
+    redact,
+)
 from hume_stream.limits import MAX_RESPONSE_BYTES
 from hume_stream.models.config import ModelConfigBase, serialize_configs
 
@@ -29,10 +36,6 @@ INVALID_KEY: Final = "HumeStreamClient initialized with invalid API key."
 UNEXPECTED_CONNECT: Final = "Unexpected error when creating streaming connection"
 
 _API_KEY_HEADER: Final = "X-Hume-Api-Key"
-# Keepalive: the `websockets` defaults, which the SDK relies on; a dead peer is noticed
-# within ping_interval + ping_timeout even while no request is in flight.
-_PING_INTERVAL_S: Final = 20.0
-_PING_TIMEOUT_S: Final = 20.0
 
 # Positional extras of the SDK's constructor, in its order (`ClientBase.__init__`).
 _SDK_EXTRAS: Final = ("_api_version", "_api_http_base_url", "_api_ws_base_uri")
@@ -61,8 +64,8 @@ class HumeStreamClient:
         open_timeout: float | None = 10,
         close_timeout: float | None = 10,
         url: str | None = None,
-        ping_interval: float | None = _PING_INTERVAL_S,
-        ping_timeout: float | None = _PING_TIMEOUT_S,
+        ping_interval: float | None = PING_INTERVAL_S,
+        ping_timeout: float | None = PING_TIMEOUT_S,
         ssl: ssl_lib.SSLContext | None = None,
         **kwargs: Any,
     ) -> None:

@@ -37,7 +37,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hume_stream._pacer import RealtimePacer
-from hume_stream._transport import Secret, client_version, open_websocket
+from hume_stream._transport import (
+    PING_INTERVAL_S,
+    PING_TIMEOUT_S,
+    Secret,
+    client_version,
+    open_websocket,
+)
 from hume_stream.errors import HumeClientException, RealtimeCode, realtime_exception
 from hume_stream.limits import (
     MEASUREMENT_TIMER_MS_MAX,
@@ -77,9 +83,6 @@ REALTIME_URL_ENV: Final = "HUME_REALTIME_URL"
 INVALID_CREDENTIALS: Final = "Websocket initialized with invalid credentials."
 UNEXPECTED_CONNECT: Final = "Unexpected error when initializing websocket connection."
 
-# Statuses of a refused handshake worth trying again later: gateway timeout, rate limit.
-_PING_INTERVAL_S: Final = 20.0
-_PING_TIMEOUT_S: Final = 20.0
 # The settle window: this many round trips plus a margin, never below the floor (the
 # server's own processing time is in it as well as the network's).
 _SETTLE_RTTS: Final = 3.0
@@ -119,8 +122,8 @@ class RealtimeClient:
         url: str | None = None,
         open_timeout: float | None = 10,
         close_timeout: float | None = 10,
-        ping_interval: float | None = _PING_INTERVAL_S,
-        ping_timeout: float | None = _PING_TIMEOUT_S,
+        ping_interval: float | None = PING_INTERVAL_S,
+        ping_timeout: float | None = PING_TIMEOUT_S,
         ssl: ssl_lib.SSLContext | None = None,
     ) -> None:
         """Build a client; nothing is opened until `connect`.

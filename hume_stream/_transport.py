@@ -22,6 +22,10 @@ __all__ = ["WS_LOGGER", "Secret", "client_version", "open_websocket", "redact"]
 # Handshake headers whose values are credentials (v1 also takes a bearer token).
 _SECRET_HEADERS: Final = frozenset({"x-hume-api-key", "authorization"})
 _APIKEY_QUERY = re.compile(r"(?i)(apikey=)[^&\s]*")
+#: Keepalive: the `websockets` defaults, which the SDK relies on; a dead peer is noticed
+#: within ping interval + ping timeout even while no request is in flight.
+PING_INTERVAL_S: Final = 20.0
+PING_TIMEOUT_S: Final = 20.0
 #: Refused handshakes worth retrying besides 5xx: rate limited, request timeout.
 RETRYABLE_STATUSES: Final = frozenset({408, 429})
 
