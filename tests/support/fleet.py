@@ -59,7 +59,8 @@ class Fleet:
     def start_worker(
         self, concurrency: int = 2, pool: str = "prefork", **env: str
     ) -> WorkerProcess:
-        log = self.workdir / f"worker-{len(self.workers)}.log"
+        # Fleets may share a workdir: each worker gets a log file of its own.
+        log = self.workdir / f"worker-{self.queue}-{len(self.workers)}.log"
         worker = WorkerProcess(self.env(**env), log, concurrency=concurrency, pool=pool).start()
         self.workers.append(worker)
         return worker

@@ -43,13 +43,15 @@ class WorkerProcess:
             "-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", "INFO", *self.extra_args,
         ]  # fmt: skip
+        # Ready means "ready." written by this start, not one found in the file already.
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.logs()}")
-            if "ready." in self.logs():
+            if b"ready." in self.log_path.read_bytes()[offset:]:
                 return self
             time.sleep(0.1)
         raise TimeoutError(f"worker not ready after {timeout}s:\n{self.logs()}")
