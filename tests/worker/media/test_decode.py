@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from worker.media import (
     NoAudioStream,
     UnsupportedCodec,
     ZeroDuration,
+    decode,
     decode_audio,
     open_media,
     stream_chunks,
@@ -318,3 +320,45 @@ def test_every_media_error_names_uri_reason_and_code(media: MediaFactory) -> Non
     error = caught.value
     assert str(error) == f"{path}: {error.reason} [{error.code}]"
     assert not error.retryable
+
+
+# WAV files holding other codecs than plain PCM: (ffmpeg encoder, extra ffmpeg arguments)
+WAV_CODECS = {
+    "adpcm_ima_wav": [], "adpcm_ms": [], "gsm_ms": ["-ac", "1"], "libmp3lame": [],
+    "pcm_f32le": [], "pcm_s24le": [], "pcm_u8": [],
+    "rf64": ["-c:a", "pcm_s16le", "-rf64", "always"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("codec", sorted(WAV_CODECS))
+def test_a_wav_decodes_the_same_without_stream_probing(
+    media: MediaFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
+    """A WAV is opened without FFmpeg's stream probing (its header says it all): every
+    codec a WAV can hold decodes to the same samples as with the probing."""
+    source = media.tone(3.0, rate=8000, channels=2, suffix="wav")
+    path = tmp_path / f"{codec}.wav"
+    encoder = [] if codec == "rf64" else ["-c:a", codec]
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), *encoder, *WAV_CODECS[codec],
+         str(path)],
+        check=True,
+    )  # fmt: skip
+    with open_media(str(path)) as opened:
+        assert decode._probe_options(opened) == {"probesize": "32"}
+        assert opened.file.tell() == 0
+
+    fast, fast_stream = collect(path)
+    monkeypatch.setattr(decode, "_probe_options", lambda media: {})
+    probed, probed_stream = collect(path)
+
+    assert fast_stream.info == probed_stream.info  # type: ignore[attr-defined]
+    assert [c.wav for c in fast] == [c.wav for c in probed]
+    assert tone_level(fast) == pytest.approx(0.354, abs=0.05)
+
+
+@pytest.mark.parametrize("suffix", ["mp3", "flac", "ogg", "m4a"])
+def test_other_formats_keep_the_stream_probing(media: MediaFactory, suffix: str) -> None:
+    with open_media(str(media.tone(1.0, suffix=suffix))) as opened:
+        assert decode._probe_options(opened) == {}
+        assert opened.file.tell() == 0
