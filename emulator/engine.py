@@ -41,6 +41,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -144,6 +145,11 @@ class Outcome:
     def code(self) -> str | None:
         """The error code of the response, if it is an error."""
         return str(self.response["code"]) if "error" in self.response else None
+
+    @cached_property
+    def text(self) -> str:
+        """The response as the JSON text frame that carries it."""
+        return json.dumps(self.response)
 
 
 def handle(session: Session, frame: str | bytes) -> Outcome:

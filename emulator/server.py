@@ -160,7 +160,9 @@ class Emulator:
         session = engine.Session()
         faults = FaultPlan(self.settings, conn)
         stalled = False
+        loop = asyncio.get_running_loop()
         while (frame := await self._next_frame(connection)) is not None:
+            arrived = loop.time()
             parsed = _parse(frame)
             if stalled:
                 self._record(conn, _unanswered(parsed), "stalled")
@@ -175,7 +177,7 @@ class Emulator:
                 self._record(conn, _unanswered(parsed), fault)
                 stalled = True
                 continue
-            outcome = await self._respond(session, parsed, faults, fault == "error")
+            outcome = await self._respond(session, parsed, faults, fault == "error", arrived)
             self._record(conn, outcome, fault)
             if not await _send(connection, outcome):
                 return
@@ -197,28 +199,40 @@ class Emulator:
         parsed: engine.Request | engine.Outcome,
         faults: FaultPlan,
         inject_error: bool,
+        arrived: float,
     ) -> engine.Outcome:
         """The answer; data requests are predicted off the event loop and leave the injected
-        latency after they arrived: the latency is the service time, the emulator's own
-        computation included (a computation that takes longer adds no further delay)."""
+        latency after they `arrived` (loop time): the latency is the service time, the
+        emulator's own parsing and computation included (a computation that takes longer
+        adds no further delay)."""
         if isinstance(parsed, engine.Outcome):
             return parsed
         if parsed.kind != "data":
             return _run(session, parsed)
-        loop = asyncio.get_running_loop()
-        arrived = loop.time()
         if inject_error:
             outcome = _internal_error(session, parsed)
         else:
-            outcome = await asyncio.to_thread(_run, session, parsed)
-        remaining = faults.latency_s(outcome.audio_ms) - (loop.time() - arrived)
-        if remaining > 0:
-            await asyncio.sleep(remaining)
+            outcome = await asyncio.to_thread(_run_to_text, session, parsed)
+        await _wait_until(arrived + faults.latency_s(outcome.audio_ms))
         return outcome
 
     def _record(self, conn: int, outcome: engine.Outcome, fault: str | None = None) -> None:
         self.stats.record(outcome, fault)
         self.events.request(conn, outcome, fault)
+
+
+#: asyncio's timers wake up to about a millisecond late (epoll's resolution, rounded up).
+_TIMER_SLACK_S = 0.002
+
+
+async def _wait_until(deadline: float) -> None:
+    """Return at `deadline` (loop time), not a millisecond after: sleep to just short of it,
+    then yield to the loop until it passes, so the injected latency is the one asked for."""
+    loop = asyncio.get_running_loop()
+    if (early := deadline - _TIMER_SLACK_S - loop.time()) > 0:
+        await asyncio.sleep(early)
+    while loop.time() < deadline:  # noqa: ASYNC110 - a timer is what is too coarse here
+        await asyncio.sleep(0)
 
 
 def _parse(frame: str | bytes) -> engine.Request | engine.Outcome:
@@ -238,6 +252,13 @@ def _run(session: engine.Session, request: engine.Request) -> engine.Outcome:
     except Exception:
         log.exception("prediction failed; answering %s", Code.INTERNAL.value)
         return _internal_error(session, request)
+
+
+def _run_to_text(session: engine.Session, request: engine.Request) -> engine.Outcome:
+    """`_run`, its reply serialised too, so the latency is not spent on it after the wait."""
+    outcome = _run(session, request)
+    _ = outcome.text
+    return outcome
 
 
 def _internal_error(session: engine.Session, request: engine.Request) -> engine.Outcome:
@@ -262,7 +283,7 @@ def _unanswered(parsed: engine.Request | engine.Outcome) -> engine.Outcome:
 async def _send(connection: ServerConnection, outcome: engine.Outcome) -> bool:
     """Send a response as a text frame; False when the connection is gone."""
     try:
-        await connection.send(json.dumps(outcome.response))
+        await connection.send(outcome.text)
     except ConnectionClosed:
         return False
     return True
