@@ -28,6 +28,9 @@ from worker.summary import summarise
 SECONDS_PER_AUDIO_SECOND = 0.5
 DEADLINE_BASE_S = 60.0
 
+#: Seconds to wait for the reset after a job (or the hand-over of the socket).
+RESET_TIMEOUT_S = 60.0
+
 
 def deadline_s(duration_s: float, channels: int, hard_limit_s: float) -> float:
     """The soft time limit of a job, from its media's duration."""
@@ -63,72 +66,72 @@ def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
     timeline = PredictionTimeline()
     api_seconds = 0.0
     payloads: dict[int, int] = {}
-    with rt.runner.job_lock:
-        try:
-            with stream_chunks(job.uri, options) as media:
-                info = media.info
-                deadline = time.monotonic() + deadline_s(
-                    info.declared_duration_s or 0.0, len(info.labels),
-                    rt.settings.fleet_task_hard_limit_s,
-                )  # fmt: skip
-                flight: _Flight | None = None
-                decode_started = time.monotonic()
-                decode_seconds = 0.0
-                for chunk in media:
-                    decode_seconds += time.monotonic() - decode_started
-                    if flight is not None:
-                        api_seconds += _land(flight, timeline, label, deadline)
-                    flight = _send(rt, job.job_id, chunk, configs)
-                    payloads[chunk.channel] = payloads.get(chunk.channel, 0) + 1
-                    decode_started = time.monotonic()
+    with rt.runner.job_lock, _Reset(rt) as reset:
+        with stream_chunks(job.uri, options) as media:
+            info = media.info
+            deadline = time.monotonic() + deadline_s(
+                info.declared_duration_s or 0.0, len(info.labels),
+                rt.settings.fleet_task_hard_limit_s,
+            )  # fmt: skip
+            flight: _Flight | None = None
+            decode_started = time.monotonic()
+            decode_seconds = 0.0
+            for chunk in media:
+                decode_seconds += time.monotonic() - decode_started
                 if flight is not None:
                     api_seconds += _land(flight, timeline, label, deadline)
-                metrics.DECODE_SECONDS.observe(decode_seconds)
-                duration = media.duration_s
-                skipped = list(media.skipped)
-                media_warnings = list(media.warnings)
-                identity = media.identity
-                channels = list(zip(info.channels or (0,), info.labels, strict=True))
-        finally:
-            _reset(rt)
-
-    merged = timeline.merged()
-    channel_results = []
-    for index, name in channels:
-        predictions = merged.get(name, {})
-        channel_results.append(
-            ChannelResult(
-                index=index,
-                label=name,
-                predictions=predictions,
-                summary={m: summarise(p) for m, p in predictions.items() if p},
-                skipped=[Span(begin=s.start_s, end=s.end_s) for s in skipped if s.label == name],
-                payloads=payloads.get(index, 0),
+                flight = _send(rt, job.job_id, chunk, configs)
+                payloads[chunk.channel] = payloads.get(chunk.channel, 0) + 1
+                decode_started = time.monotonic()
+            if flight is not None:
+                api_seconds += _land(flight, timeline, label, deadline)
+            metrics.DECODE_SECONDS.observe(decode_seconds)
+            duration = media.duration_s
+            skipped = list(media.skipped)
+            media_warnings = list(media.warnings)
+            identity = media.identity
+            channels = list(zip(info.channels or (0,), info.labels, strict=True))
+        # The stream's context is cleared while the result is built.
+        reset.start()
+        merged = timeline.merged()
+        channel_results = []
+        for index, name in channels:
+            predictions = merged.get(name, {})
+            channel_results.append(
+                ChannelResult(
+                    index=index,
+                    label=name,
+                    predictions=predictions,
+                    summary={m: summarise(p) for m, p in predictions.items() if p},
+                    skipped=[
+                        Span(begin=s.start_s, end=s.end_s) for s in skipped if s.label == name
+                    ],
+                    payloads=payloads.get(index, 0),
+                )
             )
+        warnings = media_warnings + [
+            f"{w['channel']} {w['begin']:.2f}-{w['end']:.2f}s {w.get('model') or 'all'}: "
+            f"{w.get('warning')} ({w.get('code')})"
+            for w in timeline.warnings
+        ]
+        return Result(
+            job_id=job.job_id,
+            batch_id=job.batch_id,
+            status=State.DONE,
+            source=source_identity(job, identity),
+            duration_s=duration,
+            channels=channel_results,
+            warnings=warnings,
+            timings=Timings(
+                queued_at=job.submitted_at,
+                started_at=started,
+                finished_at=time.time(),
+                api_seconds=round(api_seconds, 6),
+                decode_seconds=round(decode_seconds, 6),
+            ),
+            attempts=attempt,
+            worker=rt.worker_id,
         )
-    warnings = media_warnings + [
-        f"{w['channel']} {w['begin']:.2f}-{w['end']:.2f}s {w.get('model') or 'all'}: "
-        f"{w.get('warning')} ({w.get('code')})"
-        for w in timeline.warnings
-    ]
-    return Result(
-        job_id=job.job_id,
-        batch_id=job.batch_id,
-        status=State.DONE,
-        source=source_identity(job, identity),
-        duration_s=duration,
-        channels=channel_results,
-        warnings=warnings,
-        timings=Timings(
-            queued_at=job.submitted_at,
-            started_at=started,
-            finished_at=time.time(),
-            api_seconds=round(api_seconds, 6),
-            decode_seconds=round(decode_seconds, 6),
-        ),
-        attempts=attempt,
-        worker=rt.worker_id,
-    )
 
 
 def _send(rt: Runtime, job_id: str, chunk: Chunk, configs: list[ModelConfigBase]) -> _Flight:
@@ -178,17 +181,43 @@ def _land(flight: _Flight, timeline: PredictionTimeline, label: str, deadline: f
     return latency
 
 
-def _reset(rt: Runtime) -> None:
-    """Clear the stream's context after a job; a failed reset has dropped the socket, which
-    leaves no context either, so the next job is clean in both cases. Under a fleet-wide
-    connection cap with other processes waiting, the socket (and its slot) is handed over."""
-    try:
+class _Reset:
+    """Clears the stream's context after a job, success or failure, before the job lock is
+    released: `start()` sends the reset, the exit waits for it (and sends it first if the
+    job failed before starting it). A failed reset has dropped the socket, which leaves no
+    context either, so the next job is clean in both cases. Under a fleet-wide connection
+    cap with other processes waiting, the socket (and its slot) is handed over instead."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._future: concurrent.futures.Future[bool] | None = None
+
+    def start(self) -> None:
+        """Send the reset (or hand the socket over) and return at once."""
+        rt = self._rt
         if rt.limiter.others_waiting(rt.worker_id):
-            rt.runner.call(rt.runner.drop(), timeout=60)
-        elif rt.runner.call(rt.runner.reset(), timeout=60):
-            metrics.RESETS.inc()
-    except Exception:
-        metrics.API_ERRORS.labels("reset").inc()
+            self._future = rt.runner.submit(_hand_over(rt))
+        else:
+            self._future = rt.runner.submit(rt.runner.reset())
+
+    def __enter__(self) -> _Reset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._future is None:
+                self.start()
+            assert self._future is not None
+            if self._future.result(RESET_TIMEOUT_S):
+                metrics.RESETS.inc()
+        except Exception:
+            metrics.API_ERRORS.labels("reset").inc()
+
+
+async def _hand_over(rt: Runtime) -> bool:
+    """Close the socket, freeing its slot under the cap; no reset was sent."""
+    await rt.runner.drop()
+    return False
 
 
 def source_identity(job: Job, identity: SourceIdentity | None) -> SourceIdentity:

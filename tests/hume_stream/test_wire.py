@@ -133,6 +133,22 @@ def test_typed_path_sends_a_fresh_uuid_payload_id_per_request(media: MediaFactor
     assert len(set(ids)) == 5 and ids[-1] == "chunk-0007"
     assert all(len(i) == 36 for i in ids[:4])
     assert [list(r)[-1] for r in server.requests] == ["payload_id"] * 5
+    # base64 the client encoded is put into the frame as it is: the same bytes json.dumps gives
+    assert server.frames == [json.dumps(r) for r in server.requests]
+
+
+def test_base64_from_the_caller_is_escaped_like_any_string(media: MediaFactory) -> None:
+    """send_bytes takes the caller's base64 as it is, line breaks included: it goes through
+    the JSON encoder, so the frame stays valid JSON."""
+    raw = media.tone(1.0).read_bytes()
+
+    async def body(socket: StreamSocket, server: WireServer) -> None:
+        await socket.send_bytes(base64.encodebytes(raw))
+
+    server = run_against_wire([ProsodyConfig()], body)
+    [request] = server.requests
+    assert request["data"] == base64.encodebytes(raw).decode()
+    assert "\\n" in server.frames[0]
 
 
 def test_handshake_headers() -> None:
