@@ -105,7 +105,8 @@ def write(path: Path, samples: Samples, rate: int, suffix: str | None = None) ->
     channels = samples.shape[0]
     layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
     with av.open(str(path), "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=rate, layout=layout)  # type: ignore[call-overload]
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, av.AudioStream), f"{codec} is not an audio codec"
         frame_len = 4096
         for start in range(0, samples.shape[1], frame_len):
             block = np.ascontiguousarray(samples[:, start : start + frame_len], dtype=np.float32)
