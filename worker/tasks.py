@@ -82,7 +82,8 @@ def _refuse(rt: runtime.Runtime, job_data: Any, exc: ValidationError) -> str:
         f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()
     )
     now = time.time()
-    rt.store.finish(
+    _store(
+        rt,
         Result(
             job_id=job_id,
             batch_id=batch_id,
@@ -94,9 +95,8 @@ def _refuse(rt: runtime.Runtime, job_data: Any, exc: ValidationError) -> str:
             timings=Timings(started_at=now, finished_at=now),
             attempts=0,
             worker=rt.worker_id,
-        )
+        ),
     )
-    metrics.JOBS.labels(State.FAILED.value, rt.settings.hume_api).inc()
     return State.FAILED.value
 
 
@@ -113,9 +113,8 @@ def _run(task: Task, rt: runtime.Runtime, job: Job, attempts: int) -> str:
     finally:
         metrics.IN_PROGRESS.dec()
         metrics.JOB_DURATION.observe(time.time() - started)
-    rt.store.finish(result)
-    metrics.JOBS.labels(State.DONE.value, rt.settings.hume_api).inc()
-    log.info("job.done", duration_s=result.duration_s, api_seconds=result.timings.api_seconds)
+    if _store(rt, result):
+        log.info("job.done", duration_s=result.duration_s, api_seconds=result.timings.api_seconds)
     return State.DONE.value
 
 
@@ -161,9 +160,18 @@ def _finish(rt: runtime.Runtime, job: Job, attempts: int, state: State, error: E
         attempts=attempts,
         worker=rt.worker_id,
     )
-    if state is State.DEAD:
-        rt.store.dead_letter(result)
-    else:
-        rt.store.finish(result)
-    metrics.JOBS.labels(state.value, rt.settings.hume_api).inc()
+    _store(rt, result)
     return state.value
+
+
+def _store(rt: runtime.Runtime, result: Result) -> bool:
+    """Write the job's final result; it counts only if this delivery wrote it. Another
+    delivery of the same job (a redelivery while this one still ran) may have finished
+    it first: its result stands, and this one is dropped."""
+    store = rt.store
+    written = (store.dead_letter if result.status is State.DEAD else store.finish)(result)
+    if written:
+        metrics.JOBS.labels(result.status.value, rt.settings.hume_api).inc()
+    else:
+        log.info("job.already_finished", dropped=result.status.value)
+    return written
