@@ -8,7 +8,7 @@ and the query string of presigned / signed URLs (`X-Amz-Signature=…`, `X-Goog-
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 __all__ = ["redact_text", "redact_uri"]
 
@@ -31,12 +31,19 @@ def redact_uri(uri: str) -> str:
         parts = urlsplit(uri)
     except ValueError:
         return f"{uri.split('://', 1)[0]}://{HIDDEN}"
+    if "@" not in parts.netloc and not parts.query and not parts.fragment:
+        return uri
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
     query = "&".join(_hide_value(item) for item in parts.query.split("&")) if parts.query else ""
-    fragment = HIDDEN if parts.fragment else ""
-    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, fragment))
+    # Joined here rather than by urlunsplit, which drops the `//` of an empty authority
+    # for schemes it does not know (s3:///key would come back as s3:/key).
+    return (
+        f"{uri.split('://', 1)[0]}://{netloc}{parts.path}"
+        + (f"?{query}" if parts.query else "")
+        + (f"#{HIDDEN}" if parts.fragment else "")
+    )
 
 
 def redact_text(text: str) -> str:

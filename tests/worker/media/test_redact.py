@@ -20,6 +20,11 @@ from worker.media import MediaNotFound, redact_text, redact_uri
         ("https://user:pa55@host:8443/a.mp3", "https://***@host:8443/a.mp3"),
         ("https://token@host/a.mp3#frag", "https://***@host/a.mp3#***"),
         ("gs://bucket/a.flac?TOKEN", "gs://bucket/a.flac?***"),
+        # an empty authority keeps its `//`, whatever the scheme
+        ("s3://", "s3://"),
+        ("s3:///a.wav", "s3:///a.wav"),
+        ("s3://key@/a.wav?x=1", "s3://***@/a.wav?x=***"),
+        ("HTTPS://host/a.wav#t=3", "HTTPS://host/a.wav#***"),
     ],
 )
 def test_redact_uri(uri: str, shown: str) -> None:
