@@ -259,12 +259,7 @@ class ReconnectingStream:
                     if not _keeps_connection(exc, self._socket):
                         await self.aclose()
                     if attempt >= self._policy.max_attempts:
-                        raise HumeClientException(
-                            f"Streaming request failed after {attempt} attempts; last error: "
-                            f"{type(exc).__name__}: {exc}",
-                            code=exc.code if isinstance(exc, HumeClientException) else None,
-                            retryable=True,
-                        ) from exc
+                        raise _gave_up(exc, attempt) from exc
                     delay = self._policy.delay(attempt)
                     self.retries += 1
                     if self._on_retry is not None:
@@ -314,3 +309,19 @@ def _keeps_connection(exc: Exception, socket: StreamSocket | None) -> bool:
 def _frozen(configs: Iterable[ModelConfigBase] | None) -> list[ModelConfigBase] | None:
     # An iterator would be spent by the first try; a list can be sent again.
     return None if configs is None else list(configs)
+
+
+def _gave_up(last: Exception, attempts: int) -> HumeClientException:
+    """The exception after the last retry: what went wrong, the code and HTTP status of a
+    refused handshake kept."""
+    code = status = None
+    if isinstance(last, HumeClientException):
+        code, status = last.code, last.status
+    refused = "" if status is None else f" (HTTP {status})"
+    return HumeClientException(
+        f"Streaming request failed after {attempts} attempts; last error: "
+        f"{type(last).__name__}: {last}{refused}",
+        code=code,
+        retryable=True,
+        status=status,
+    )

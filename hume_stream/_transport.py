@@ -92,9 +92,9 @@ async def open_websocket(
     unexpected_message: str,
     retryable_statuses: Collection[int] = RETRYABLE_STATUSES,
 ) -> ClientConnection:
-    """Open the connection; a refused handshake raises `HumeClientException`: the
-    `invalid_key_message` on 401, else `unexpected_message`, retryable for 5xx and
-    `retryable_statuses`. Network errors and an open timeout propagate as they are."""
+    """Open the connection; a refused handshake raises `HumeClientException` with its HTTP
+    `status`: the `invalid_key_message` on 401, else `unexpected_message`, retryable for 5xx
+    and `retryable_statuses`. Network errors and an open timeout propagate as they are."""
     tls: dict[str, Any] = {}
     if ssl is not None:
         tls["ssl"] = ssl
@@ -119,9 +119,9 @@ async def open_websocket(
     except InvalidStatus as exc:
         status = exc.response.status_code
         if status == 401:
-            raise HumeClientException(invalid_key_message) from exc
+            raise HumeClientException(invalid_key_message, status=status) from exc
         retryable = status >= 500 or status in retryable_statuses
-        raise HumeClientException(unexpected_message, retryable=retryable) from exc
+        raise HumeClientException(unexpected_message, retryable=retryable, status=status) from exc
     except InvalidHandshake as exc:
         # The server answered something that is not a handshake, or hung up mid-way.
         raise HumeClientException(unexpected_message, retryable=True) from exc

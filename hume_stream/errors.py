@@ -41,13 +41,22 @@ class HumeClientException(Exception):
     `str(exc)` is the SDK's message, e.g. ``hume(E0102): Streaming payload configured …``.
     `code` is the API's code when the service (or a limit checked before sending) named one;
     `retryable` says whether sending the same thing again, perhaps on a new connection, can help.
+    `status` is the HTTP status of a refused handshake (401, 429 rate limited, 5xx…), since
+    the SDK's message is the same for all but 401.
     """
 
-    def __init__(self, message: str, code: str | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        retryable: bool = False,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.retryable = retryable
+        self.status = status
 
     @classmethod
     def from_error(cls, code: str, error: str) -> HumeClientException:
@@ -55,8 +64,10 @@ class HumeClientException(Exception):
         return cls(f"hume({code}): {error}", code=code, retryable=is_retryable(code))
 
     def __repr__(self) -> str:
+        status = "" if self.status is None else f", status={self.status}"
         return (
-            f"HumeClientException({self.message!r}, code={self.code!r}, retryable={self.retryable})"
+            f"HumeClientException({self.message!r}, code={self.code!r}, "
+            f"retryable={self.retryable}{status})"
         )
 
 

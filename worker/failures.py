@@ -56,7 +56,7 @@ def classify(exc: BaseException) -> JobFailure:
         if _refused(exc):
             # Counting these would make healthy jobs `dead` during an API outage, or in a
             # fleet with more processes than the key may open connections.
-            info = ErrorInfo(code="connect", message=exc.message, retryable=True)
+            info = ErrorInfo(code="connect", message=_with_status(exc), retryable=True)
             return JobFailure(info, Disposition.WAIT)
         code = exc.code or "api"
         info = ErrorInfo(code=code, message=exc.message, retryable=exc.retryable)
@@ -73,6 +73,17 @@ def classify(exc: BaseException) -> JobFailure:
         return JobFailure(info, Disposition.RETRY)
     info = ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}", retryable=True)
     return JobFailure(info, Disposition.RETRY)
+
+
+def _with_status(exc: HumeClientException) -> str:
+    """The message, with the HTTP status of the refused handshake when it does not say it
+    (the SDK's message is the same for a rate limit and a service error)."""
+    status = exc.status
+    if status is None and isinstance(exc.__cause__, HumeClientException):
+        status = exc.__cause__.status
+    if status is None or f"HTTP {status}" in exc.message:
+        return exc.message
+    return f"{exc.message} (HTTP {status})"
 
 
 def _refused(exc: HumeClientException) -> bool:

@@ -162,7 +162,7 @@ def test_refused_handshake_other_than_401_is_retryable(
     with pytest.raises(HumeClientException) as info:
         run(main())
     assert str(info.value) == "Unexpected error when creating streaming connection"
-    assert info.value.retryable is True
+    assert (info.value.retryable, info.value.status) == (True, 429)
 
 
 def test_key_stays_out_of_debug_logs_of_a_real_handshake(

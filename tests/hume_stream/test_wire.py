@@ -322,3 +322,41 @@ def test_server_hanging_up_during_the_handshake_is_a_retryable_connect_error() -
             assert info.value.retryable
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "retryable"),
+    [
+        (429, "Too Many Requests", True),
+        (503, "Service Unavailable", True),
+        (403, "Forbidden", False),
+    ],
+)
+def test_a_refused_handshake_carries_its_http_status(
+    status: int, reason: str, retryable: bool
+) -> None:
+    """The SDK's message is the same for every refusal but 401; `status` tells them apart,
+    and survives the reconnecting wrapper giving up."""
+
+    def refuse(writer: asyncio.StreamWriter) -> None:
+        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\n\r\n".encode())
+        writer.close()
+
+    async def main() -> None:
+        async with tcp_server(refuse) as url:
+            client = HumeStreamClient("k", url=url)
+            with pytest.raises(HumeClientException) as info:
+                async with client.connect([ProsodyConfig()]):
+                    pass
+            assert str(info.value) == "Unexpected error when creating streaming connection"
+            assert (info.value.status, info.value.retryable) == (status, retryable)
+            assert f"status={status}" in repr(info.value)
+            if not retryable:
+                return
+            stream = ReconnectingStream(client, [ProsodyConfig()], policy=RetryPolicy(2, 0, 0))
+            with pytest.raises(HumeClientException) as gave_up:
+                await stream.__aenter__()
+            assert gave_up.value.status == status
+            assert str(gave_up.value).endswith(f"(HTTP {status})")
+
+    asyncio.run(asyncio.wait_for(main(), 30))

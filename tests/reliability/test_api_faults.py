@@ -118,6 +118,7 @@ def test_an_api_connection_limit_below_the_process_count(
         # but not as one of its deliveries: no payload reached the API.
         assert refused > 0
         assert metrics.value("hume_fleet_api_errors_total", code="connect") > 0
+        assert "(HTTP 429)" in worker.logs()  # the job's error says why it waited
         assert retried > 0
     else:
         # Under the fleet-wide cap the processes take turns on the one connection.
