@@ -33,7 +33,7 @@ soak: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m mypy hume_stream emulator worker producer
+	$(PY) -m mypy hume_stream emulator worker producer samples bench scripts tests
 
 # Chart and image checks: helm lint, manifest and custom-resource validation, promtool,
 # hadolint. Installs its own tools into .tools/.

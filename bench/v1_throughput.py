@@ -104,7 +104,9 @@ def sessions_since(emulator: EmulatorProcess, seen: int) -> list[dict[str, objec
 def duration_s(path: Path) -> tuple[float, int]:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
-        return float(stream.duration * stream.time_base), stream.codec_context.channels
+        duration, time_base = stream.duration, stream.time_base
+        assert duration is not None and time_base is not None, path
+        return float(duration * time_base), stream.codec_context.channels
 
 
 def main() -> None:

@@ -40,11 +40,17 @@ class BadMedia:
 
 
 def _bytes(content: bytes) -> Callable[[MediaFactory, Path], None]:
-    return lambda media, path: path.write_bytes(content)
+    def write(media: MediaFactory, path: Path) -> None:
+        path.write_bytes(content)
+
+    return write
 
 
 def _copy(make: Callable[[MediaFactory], Path]) -> Callable[[MediaFactory, Path], None]:
-    return lambda media, path: path.write_bytes(make(media).read_bytes())
+    def write(media: MediaFactory, path: Path) -> None:
+        path.write_bytes(make(media).read_bytes())
+
+    return write
 
 
 def _cut(make: Callable[[MediaFactory], Path], keep: float) -> Callable[[MediaFactory, Path], None]:

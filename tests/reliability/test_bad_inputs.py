@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import unquote
 
 import pytest
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.reliability
 BATCH = "matrix"
 BUCKET = "rel-matrix"
 PRIVATE = "rel-private"
-MODELS = {"prosody": {}, "burst": {}}
+MODELS: dict[str, dict[str, object]] = {"prosody": {}, "burst": {}}
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ DIRECT: tuple[Direct, ...] = (
     Direct("text-with-language-model", "{dir}/transcript.txt", State.FAILED, "corrupt",
            "transcript.txt", {"language": {}}),
 )  # fmt: skip
-WORKER_CASES = [*LOCAL, VANISHED_LOCAL, *S3_OBJECTS, DENIED, *DIRECT]
+WORKER_CASES: list[BadMedia | Direct] = [*LOCAL, VANISHED_LOCAL, *S3_OBJECTS, DENIED, *DIRECT]
 #: Local names the producer turns into file:// URIs without percent-encoding them, which the
 #: worker then decodes ('%20' becomes a space, '#' starts a fragment): reported, not fixed here.
 GOOD = "good-call.wav"
@@ -150,7 +151,14 @@ def _make_local(media: MediaFactory, directory: Path) -> None:
     (directory / "empty.wav").write_bytes(b"")
 
 
-def _make_s3(media: MediaFactory, endpoint: str, scratch: Path) -> dict[str, str]:
+class Credentials(TypedDict):
+    """An S3 user's keys, as the environment of a producer or a worker."""
+
+    AWS_ACCESS_KEY_ID: str
+    AWS_SECRET_ACCESS_KEY: str
+
+
+def _make_s3(media: MediaFactory, endpoint: str, scratch: Path) -> Credentials:
     """The objects, and credentials of a user who may read rel-matrix but not rel-private."""
     s3 = s3_client(endpoint)
     for bucket, cases in ((BUCKET, S3_OBJECTS), (PRIVATE, (DENIED,))):
@@ -359,6 +367,7 @@ def test_each_bad_input_ends_with_the_outcome_it_owes(
     assert result.error is not None
     message = result.error.message
     assert case.says in message, message
+    assert case.code is not None
     # the error names the file (jobs with an unusable Job have only their id to go by)
     if case.code != "invalid_job" and not case.code.startswith("E0"):
         assert Path(job.uri).name in message or job.uri.rstrip("/") in message, message

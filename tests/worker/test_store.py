@@ -24,7 +24,7 @@ from worker.store import JobStore
 
 def make_job(uri: str = "s3://calls/a.wav", batch: str = "b1") -> Job:
     source = SourceIdentity(uri=uri, size=10, etag="e1")
-    models = {"prosody": {}}
+    models: dict[str, dict[str, object]] = {"prosody": {}}
     return Job(
         job_id=job_id_for(source, models, JobOptions()),
         batch_id=batch,
@@ -97,7 +97,8 @@ def test_a_job_finishes_once(store: JobStore, redis_client: redis.Redis) -> None
     assert result is not None and result.status is State.DONE
     # stored compressed, with a TTL
     assert redis_client.ttl(keys.result(job.job_id)) > 0
-    assert not redis_client.get(keys.result(job.job_id)).startswith(b"{")  # type: ignore[union-attr]
+    blob = redis_client.get(keys.result(job.job_id))
+    assert isinstance(blob, bytes) and not blob.startswith(b"{")
 
 
 def test_start_of_a_finished_job_reports_it_without_counting(store: JobStore) -> None:

@@ -67,7 +67,7 @@ def test_the_job_id_follows_the_file_version(media: MediaFactory, tmp_path: Path
     path = tmp_path / "call.wav"
     shutil.copy(media.tone(1.0), path)
     first = stat_media(str(path))
-    models = {"prosody": {}}
+    models: dict[str, dict[str, object]] = {"prosody": {}}
     first_id = job_id_for(first, models, JobOptions())
     assert job_id_for(stat_media(str(path)), models, JobOptions()) == first_id
 
