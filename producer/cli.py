@@ -237,6 +237,12 @@ def submit(
             for uri in report.empty_roots:
                 _stderr().print(f"error: no media files found under {uri}", style="red")
             raise typer.Exit(2)
+        if report.rejected and not report.enqueued and not report.skipped:
+            _stderr().print(
+                "error: nothing to enqueue: every media file listed was rejected (reasons above)",
+                style="red",
+            )
+            raise typer.Exit(2)
 
 
 def _run_submit(submitter: Submitter, request: SubmitRequest) -> SubmitReport:

@@ -249,6 +249,18 @@ def test_a_root_without_media_is_an_error_but_the_others_are_submitted(
     assert summary(mixed.stdout)["enqueued"] == 3
 
 
+def test_media_that_is_all_rejected_is_an_error(
+    run: Run, producer_env: ProducerEnv, tmp_path: Path
+) -> None:
+    (tmp_path / "calls").mkdir()
+    (tmp_path / "calls" / "a.wav").touch()
+    result = run("submit", str(tmp_path / "calls"), "-m", "burst")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "rejected 1: empty file (0 bytes)" in result.stdout
+    assert "nothing to enqueue: every media file listed was rejected" in result.stderr
+    assert nothing_written(producer_env)
+
+
 def test_unreachable_redis_exits_1_with_a_message(
     run: Run, monkeypatch: pytest.MonkeyPatch, calls_bucket: Bucket
 ) -> None:
