@@ -74,6 +74,8 @@ DENIED = BadMedia(
 DIRECT: tuple[Direct, ...] = (
     Direct("unknown-scheme", "foo://calls/x.wav", State.FAILED, "not_found", "Protocol not known"),
     Direct("malformed-uri", "s3://", State.FAILED, "not_found", "not a file"),
+    Direct("bad-bucket-name", "s3://Calls_2026!/x.wav", State.FAILED, "not_found",
+           'Invalid bucket name "Calls_2026!"'),
     Direct("ftp-refused", "ftp://127.0.0.1:1/x.wav", State.DEAD, "unavailable", "refused"),
     Direct("http-refused", "http://127.0.0.1:1/x.wav", State.DEAD, "unavailable", "Cannot connect"),
     Direct("empty-file", "{dir}/empty.wav", State.FAILED, "empty_file", "0 bytes"),

@@ -116,6 +116,8 @@ def _store_error(uri: str, exc: BaseException) -> MediaError:
     status = _http_status(exc) or _http_status(cause)
     if isinstance(exc, IsADirectoryError):
         return MediaNotFound(uri, "the URI names a directory, not a file")
+    if (refused := _refused_parameters(exc)) is not None:
+        return MediaNotFound(uri, f"not a usable media URI: {refused}")
     if isinstance(exc, PermissionError) or status in (401, 403):
         return MediaPermissionDenied(uri, f"access denied ({detail})")
     if status in (404, 410):
@@ -126,6 +128,17 @@ def _store_error(uri: str, exc: BaseException) -> MediaError:
     if isinstance(exc, FileNotFoundError):
         return MediaNotFound(uri, f"no such file or object ({detail})")
     return MediaUnavailable(uri, f"the store failed: {type(exc).__name__}: {detail}")
+
+
+def _refused_parameters(exc: BaseException) -> str | None:
+    """What the store's client refused before sending anything (botocore checks bucket
+    names client-side): such a request can never succeed, so it is no store failure."""
+    for error in (exc, exc.__cause__):
+        if error is not None and type(error).__name__ == "ParamValidationError":
+            problem = str(error).splitlines()[-1]
+            # "Invalid bucket name "x!": Bucket name must match the regex …": the name will do
+            return problem.split(": Bucket name must match", 1)[0]
+    return None
 
 
 def _filesystem(

@@ -184,6 +184,17 @@ def test_a_missing_key_or_bucket_is_not_found(bucket: str, uri: str) -> None:
     assert caught.value.uri == uri
 
 
+def test_a_bucket_name_s3_cannot_have_is_not_found_not_retried(bucket: str) -> None:
+    """botocore refuses the name before any request: no store failure, nothing to retry."""
+    with pytest.raises(MediaNotFound) as caught:
+        pcm_of("s3://Calls_2026!/a.wav")
+    assert not caught.value.retryable
+    assert str(caught.value) == (
+        's3://Calls_2026!/a.wav: not a usable media URI: Invalid bucket name "Calls_2026!" '
+        "[not_found]"
+    )
+
+
 def test_a_bucket_the_credentials_may_not_read_is_permission_denied(
     bucket: str, s3_endpoint: str, media: MediaFactory
 ) -> None:
