@@ -455,13 +455,20 @@ def retry(
         store = store_for(settings)
         publisher = None if dry_run else publisher_for(settings)
         try:
-            counts = retry_jobs(store, publisher, batch, states, settings.producer_chunk_size)
+            report = retry_jobs(store, publisher, batch, states, settings.producer_chunk_size)
         finally:
             if publisher is not None:
                 publisher.close()
         verb = "would re-enqueue" if dry_run else "re-enqueued"
+        counts = report.counts
         detail = ", ".join(f"{counts[s]} {s.value}" for s in states)
         _stdout().print(f"batch {batch}: {verb} {sum(counts.values())} ({detail})")
+        if report.unusable:
+            job_id, why = next(iter(report.unusable.items()))
+            _stdout().print(
+                f"  left {len(report.unusable)} this version cannot run "
+                f"(re-sending would fail them again), e.g. {job_id}: {why}"
+            )
 
 
 # ---------------------------------------------------------------------------------- batches

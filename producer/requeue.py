@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from producer.errors import InputError, ProducerError
 from producer.publish import Publisher
 from worker.jobs import State
 from worker.store import JobStore
+
+
+@dataclass
+class RetryReport:
+    """What `retry` re-enqueued (or, without a publisher, would), per state."""
+
+    counts: Counter[State] = field(default_factory=Counter)
+    #: Jobs left where they are because this version cannot run them (e.g. a model a newer
+    #: producer knows): job id → why. Re-sending them would only fail them again.
+    unusable: dict[str, str] = field(default_factory=dict)
 
 
 def retry(
@@ -23,17 +34,19 @@ def retry(
     batch_id: str,
     states: Sequence[State],
     page: int = 1000,
-) -> Counter[State]:
-    """Re-enqueue the batch's jobs in `states`; the number re-enqueued per state. With no
-    publisher, nothing is written: the counts say what would be re-enqueued."""
+) -> RetryReport:
+    """Re-enqueue the batch's jobs in `states`. With no publisher, nothing is written: the
+    report says what would be re-enqueued."""
     if store.batch_meta(batch_id) is None:
         raise InputError(f"no batch named {batch_id!r} (see `producer batches`)")
-    done: Counter[State] = Counter()
+    report = RetryReport()
+    done = report.counts
     for state in states:
         # collect first: re-queueing moves ids out of the set being scanned
         job_ids = sorted({j for ids in store.scan_job_ids(batch_id, state, page) for j in ids})
         for start in range(0, len(job_ids), page):
-            jobs = [j for j in store.jobs(job_ids[start : start + page]) if j is not None]
+            jobs, unusable = store.jobs(job_ids[start : start + page])
+            report.unusable.update(unusable)
             if publisher is not None and jobs:
                 # recorded first, so a worker never meets a message for a finished job
                 store.mark_queued(jobs)
@@ -45,4 +58,4 @@ def retry(
                         f"run `producer retry {batch_id} --queued` when the broker is back"
                     ) from exc
             done[state] += len(jobs)
-    return done
+    return report

@@ -11,7 +11,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hume_stream.limits import AUDIO_MS_LIMIT
 from hume_stream.models.config import deserialize_configs, serialize_configs
@@ -91,6 +91,11 @@ class Job(BaseModel):
         from worker.media.redact import redact_uri  # worker.media imports this module
 
         return redact_uri(self.source.uri)
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A Job's validation errors in one line: `field.path: problem; …`."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors())
 
 
 def job_id_for(

@@ -14,9 +14,10 @@ from typing import Any, cast
 
 import redis
 import zstandard
+from pydantic import ValidationError
 
 from worker import keys
-from worker.jobs import ErrorInfo, Job, Result, State
+from worker.jobs import ErrorInfo, Job, Result, State, describe_invalid
 
 _STATES = tuple(State)
 
@@ -260,12 +261,19 @@ class JobStore:
             pipe.hmget(keys.job(job_id), list(fields))
         return [[_text(v) if v is not None else None for v in row] for row in pipe.execute()]
 
-    def jobs(self, job_ids: Sequence[str]) -> list[Job | None]:
-        """The Job each job hash recorded when it was queued (None: unknown)."""
-        return [
-            Job.model_validate_json(row[0]) if row[0] else None
-            for row in self.job_fields(job_ids, "job")
-        ]
+    def jobs(self, job_ids: Sequence[str]) -> tuple[list[Job], dict[str, str]]:
+        """The Jobs recorded for these ids when they were queued (unknown ids left out),
+        and the ids whose recorded Job this version cannot read (e.g. a model only a newer
+        producer knows), with why."""
+        jobs, unreadable = [], {}
+        for job_id, (raw,) in zip(job_ids, self.job_fields(job_ids, "job"), strict=True):
+            if not raw:
+                continue
+            try:
+                jobs.append(Job.model_validate_json(raw))
+            except ValidationError as exc:
+                unreadable[job_id] = describe_invalid(exc)
+        return jobs, unreadable
 
     def results(self, job_ids: Sequence[str]) -> list[Result | None]:
         """The result documents of these jobs (None: none stored), in one round trip."""

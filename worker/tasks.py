@@ -23,6 +23,7 @@ from worker.jobs import (
     SourceIdentity,
     State,
     Timings,
+    describe_invalid,
 )
 from worker.logs import get_logger
 from worker.pipeline import run_job
@@ -78,9 +79,7 @@ def _refuse(rt: runtime.Runtime, job_data: Any, exc: ValidationError) -> str:
     if not (isinstance(job_id, str) and job_id and isinstance(batch_id, str) and batch_id):
         return "invalid"
     uri = source.get("uri") if isinstance(source, dict) else None
-    problems = "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()
-    )
+    problems = describe_invalid(exc)
     now = time.time()
     _store(
         rt,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.producer.conftest import FinishedBatch, ProducerEnv, Run
+from worker import keys
 from worker.jobs import Job, State
 
 
@@ -51,3 +54,25 @@ def test_retry_queued_resends_jobs_recorded_as_queued(
 def test_retry_of_an_unknown_batch_exits_2(run: Run, producer_env: ProducerEnv) -> None:
     result = run("retry", "nope")
     assert result.exit_code == 2 and "no batch named 'nope'" in result.stderr
+
+
+def test_a_job_this_version_cannot_run_is_left_and_named(
+    run: Run, producer_env: ProducerEnv, finished_batch: FinishedBatch
+) -> None:
+    """A failed job recorded by a newer producer (a model this one does not know) would
+    only fail again: retry re-sends the others and says which it left."""
+    newer = finished_batch.failed[0]
+    recorded = newer.model_dump(mode="json") | {"models": {"colour": {}}}
+    producer_env.client.hset(keys.job(newer.job_id), "job", json.dumps(recorded))
+
+    result = run("retry", "calls")
+
+    assert result.exit_code == 0, result.stderr
+    assert "re-enqueued 2 (1 failed, 1 dead)" in result.stdout
+    assert (
+        f"left 1 this version cannot run (re-sending would fail them again), e.g. "
+        f"{newer.job_id}: models: " in " ".join(result.stdout.split())
+    )
+    assert "colour" in result.stdout
+    assert sent(producer_env) == {finished_batch.failed[1].job_id, finished_batch.dead[0].job_id}
+    assert producer_env.store.job_state(newer.job_id)["state"] == State.FAILED.value

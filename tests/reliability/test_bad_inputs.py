@@ -286,8 +286,9 @@ def _listed_jobs(fleet: Fleet, direct: set[str]) -> dict[str, Job]:
     """The jobs `producer submit` made, by matrix case (matched on the file's name)."""
     ids = sorted(set().union(*(fleet.store.job_ids(BATCH, s) for s in State)) - direct)
     by_name = {}
-    for job in fleet.store.jobs(ids):
-        assert job is not None
+    jobs, unreadable = fleet.store.jobs(ids)
+    assert len(jobs) == len(ids) and not unreadable, unreadable
+    for job in jobs:
         scheme, name = job.uri.split("://")[0], job.uri.rsplit("/", 1)[1]
         # Local paths travel percent-encoded in file:// URIs; object keys verbatim.
         by_name[(scheme, unquote(name) if scheme == "file" else name)] = job
