@@ -22,6 +22,7 @@ from tests.chart.render import (
     container,
     env_of,
 )
+from worker.queue_depth import queue_keys
 
 WORKER_SELECTOR = {
     "app.kubernetes.io/name": "hume-fleet",
@@ -119,6 +120,59 @@ def test_keda_list_name_is_the_key_celery_fills_in_redis(
     assert redis_client.keys("calls-2026*") == [list_name.encode()]
     assert redis_client.type(list_name) == b"list"
     assert redis_client.llen(list_name) == 1
+
+
+def redis_triggers(manifests: Manifests) -> list[Doc]:
+    triggers = manifests.one("ScaledObject", WORKER)["spec"]["triggers"]
+    return [t for t in triggers if t["type"] == "redis"]
+
+
+@pytest.mark.parametrize("queue", ["hume", "calls-2026"])
+def test_keda_counts_the_waiting_jobs_of_every_priority_list(chart: Chart, queue: str) -> None:
+    """Jobs sent with --priority wait in lists of their own: KEDA polls each one and scales
+    on their sum, so a fleet at zero wakes for them too."""
+    m = chart.render({"worker": {"queue": queue}}, all_on=True)
+    triggers = redis_triggers(m)
+    assert [t["metadata"]["listName"] for t in triggers] == queue_keys(queue)
+    first = triggers[0]
+    for trigger in triggers[1:]:
+        assert trigger["metadata"] | {"listName": ""} == first["metadata"] | {"listName": ""}
+        assert trigger["authenticationRef"] == first["authenticationRef"]
+    modifiers = m.one("ScaledObject", WORKER)["spec"]["advanced"]["scalingModifiers"]
+    waiting = " + ".join(t["name"] for t in triggers)
+    per_replica = first["metadata"]["listLength"]
+    in_progress = keda_trigger(m, "prometheus")
+    threshold = in_progress["metadata"]["threshold"]
+    assert in_progress["name"] == "in_progress"
+    # replicas = the larger of waiting / per_replica and in_progress / threshold
+    assert modifiers["formula"] == f"max({waiting}, in_progress * {per_replica} / {threshold})"
+    assert modifiers["target"] == per_replica
+    assert modifiers["metricType"] == "AverageValue"
+
+
+def test_keda_without_the_in_progress_trigger_scales_on_the_waiting_sum(chart: Chart) -> None:
+    m = chart.render({"autoscaling": {"keda": {"listLength": 10, "activationListLength": 3}}})
+    modifiers = m.one("ScaledObject", WORKER)["spec"]["advanced"]["scalingModifiers"]
+    assert modifiers["formula"] == " + ".join(t["name"] for t in redis_triggers(m))
+    assert (modifiers["target"], modifiers["activationTarget"]) == ("10", "3")
+    assert {t["metadata"]["listLength"] for t in redis_triggers(m)} == {"10"}
+
+
+def test_a_prioritised_job_waits_in_a_list_keda_watches(
+    chart: Chart, redis_url: str, redis_client: redis.Redis
+) -> None:
+    m = chart.render({"worker": {"queue": "calls-prio"}})
+    watched = {t["metadata"]["listName"] for t in redis_triggers(m)}
+    app = Celery("probe", broker=redis_url)
+    app.conf.broker_connection_timeout = 5
+    try:
+        for priority in (0, 4, 9):
+            app.send_task("worker.tasks.probe", args=["job"], queue="calls-prio", priority=priority)
+    finally:
+        app.close()
+    filled = {key.decode() for key in redis_client.keys("calls-prio*")}
+    assert len(filled) == 3 and filled <= watched
+    assert sum(redis_client.llen(key) for key in filled) == 3
 
 
 def test_keda_redis_auth_and_tls_match_the_workers(chart: Chart) -> None:
