@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,44 +14,19 @@ import pytest
 from tests.emulator.pictures import encode_image, face_picture
 from tests.support.emulator import EmulatorProcess
 from tests.support.media import MediaFactory
+from tests.support.venvs import venv_python
 
-REPO = Path(__file__).resolve().parents[2]
-SDK_VENV = REPO / ".cache" / "hume-sdk-venv"
+SDK_VENV = "hume-sdk-venv"
 # 0.4.2 is the last 0.4.x; its `stream` extra requires websockets>=10.3,<11.
 SDK_REQUIREMENTS = ("hume==0.4.2", "websockets==10.4")
 SCRIPT = Path(__file__).with_name("sdk_script.py")
-
-
-def _venv_python() -> Path:
-    """The SDK venv's Python, created and installed once (cached, gitignored)."""
-    python = SDK_VENV / "bin" / "python"
-    stamp = SDK_VENV / ("installed-" + "-".join(SDK_REQUIREMENTS))
-    if stamp.exists():
-        return python
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--clear", str(SDK_VENV)], check=True, timeout=120
-    )
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *SDK_REQUIREMENTS],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if install.returncode != 0:
-        pytest.fail(
-            f"could not install {' '.join(SDK_REQUIREMENTS)} into {SDK_VENV} (needs access to "
-            f"PyPI or a local index):\n{install.stderr[-2000:]}",
-            pytrace=False,
-        )
-    stamp.touch()
-    return python
 
 
 @pytest.fixture(scope="module")
 def sdk_results(
     emulator: EmulatorProcess, media: MediaFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    python = _venv_python()
+    python = venv_python(SDK_VENV, SDK_REQUIREMENTS)
     work = tmp_path_factory.mktemp("sdk")
     image = work / "face.png"
     image.write_bytes(encode_image(face_picture()))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,37 +16,12 @@ import pytest
 
 from samples import synth
 from tests.support.emulator import EmulatorProcess
+from tests.support.venvs import venv_python
 
-REPO = Path(__file__).resolve().parents[2]
-SDK_VENV = REPO / ".cache" / "hume-em-sdk-venv"
+SDK_VENV = "hume-em-sdk-venv"
 SDK_REQUIREMENTS = ("hume-expression-measurement==0.1.0",)
 SCRIPT = Path(__file__).with_name("sdk_v1_script.py")
 ERROR_RATE = 0.3
-
-
-def _venv_python() -> Path:
-    """The SDK venv's Python, created and installed once (cached, gitignored)."""
-    python = SDK_VENV / "bin" / "python"
-    stamp = SDK_VENV / ("installed-" + "-".join(SDK_REQUIREMENTS))
-    if stamp.exists():
-        return python
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--clear", str(SDK_VENV)], check=True, timeout=120
-    )
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *SDK_REQUIREMENTS],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if install.returncode != 0:
-        pytest.fail(
-            f"could not install {' '.join(SDK_REQUIREMENTS)} into {SDK_VENV} (needs access to "
-            f"PyPI or a local index):\n{install.stderr[-2000:]}",
-            pytrace=False,
-        )
-    stamp.touch()
-    return python
 
 
 def _seed_failing_first_connection_only() -> int:
@@ -63,7 +37,7 @@ def _seed_failing_first_connection_only() -> int:
 
 @pytest.fixture(scope="module")
 def sdk_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    python = _venv_python()
+    python = venv_python(SDK_VENV, SDK_REQUIREMENTS)
     work = tmp_path_factory.mktemp("sdk-v1")
     speech = synth.speak("hello there, how are you today", 16000)[0]
     samples = np.concatenate([np.zeros(8000, dtype=np.float32), speech, np.zeros(8000)])
