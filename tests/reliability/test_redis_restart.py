@@ -22,6 +22,7 @@ from tests.reliability.support import assert_settled, copies, live_children, wai
 from tests.support.fleet import Fleet
 from tests.support.media import MediaFactory
 from tests.support.redis_server import RedisServer
+from tests.support.worker import WorkerProcess
 from worker.jobs import Result, State
 
 pytestmark = pytest.mark.reliability
@@ -36,6 +37,20 @@ def submit(fleet: Fleet, directory: Path, batch: str) -> dict[str, object]:
     assert done.returncode == 0, done.stderr
     report: dict[str, object] = json.loads(done.stdout)
     return report
+
+
+def start_batch(
+    fleet_factory: Callable[..., Fleet], media: MediaFactory, tmp_path: Path, batch: str
+) -> tuple[Fleet, WorkerProcess, set[int], Path]:
+    """A 2-process worker (its pool's pids) running FILES calls (in the returned directory)
+    submitted as `batch`, against an API with 200 ms per payload."""
+    fleet = fleet_factory("--latency-ms", "200")
+    worker = fleet.start_worker(concurrency=2)
+    pool = wait_for_pool(worker, 2)
+    calls = tmp_path / "calls"
+    copies(media, calls, FILES)
+    assert submit(fleet, calls, batch)["enqueued"] == FILES
+    return fleet, worker, pool, calls
 
 
 def crash_mid_batch(fleet: Fleet, server: RedisServer, batch: str) -> str:
@@ -90,13 +105,7 @@ def test_a_persistent_redis_restarted_mid_batch_keeps_every_job(
     media: MediaFactory,
     tmp_path: Path,
 ) -> None:
-    fleet = fleet_factory("--latency-ms", "200")
-    worker = fleet.start_worker(concurrency=2)
-    pool = wait_for_pool(worker, 2)
-    calls = tmp_path / "calls"
-    copies(media, calls, FILES)
-    assert submit(fleet, calls, "redis-aof")["enqueued"] == FILES
-
+    fleet, worker, pool, calls = start_batch(fleet_factory, media, tmp_path, "redis-aof")
     old_run = crash_mid_batch(fleet, redis_server, "redis-aof")
     assert fleet.client.info("server")["run_id"] != old_run, "the same server: no restart"
     # The fleet resumes by itself. Redis kept every write, but a message the worker took off
@@ -126,13 +135,7 @@ def test_a_redis_without_persistence_restarted_mid_batch_is_recovered_by_a_resub
     media: MediaFactory,
     tmp_path: Path,
 ) -> None:
-    fleet = fleet_factory("--latency-ms", "200")
-    worker = fleet.start_worker(concurrency=2)
-    pool = wait_for_pool(worker, 2)
-    calls = tmp_path / "calls"
-    copies(media, calls, FILES)
-    assert submit(fleet, calls, "redis-lost")["enqueued"] == FILES
-
+    fleet, worker, pool, calls = start_batch(fleet_factory, media, tmp_path, "redis-lost")
     crash_mid_batch(fleet, redis_server, "redis-lost")
     # What survives is what finished after the restart: the jobs that were running.
     counts = wait_until_idle(fleet, "redis-lost")
