@@ -23,6 +23,7 @@ from tempfile import TemporaryDirectory
 
 import av
 import numpy as np
+import redis
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,6 +32,7 @@ from hume_stream.limits import MIN_BILLED_SECONDS
 from samples import synth
 from tests.support.emulator import EmulatorProcess
 from worker.jobs import Job, SourceIdentity
+from worker.limiter import ConnectionLimiter
 from worker.runner import SocketRunner
 from worker.runtime import Runtime
 from worker.settings import FleetSettings
@@ -73,7 +75,9 @@ def runtime(emulator: EmulatorProcess) -> Runtime:
 
     runner = SocketRunner(no_v0_stream)  # type: ignore[arg-type]
     runner.start()
-    return Runtime(settings, None, None, runner, "bench")  # type: ignore[arg-type]
+    # No store (results are not written) and no cap: the limiter never calls Redis.
+    uncapped = ConnectionLimiter(redis.Redis(), cap=0)
+    return Runtime(settings, None, uncapped, runner, "bench")  # type: ignore[arg-type]
 
 
 def job(path: Path, n: int) -> Job:

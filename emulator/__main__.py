@@ -89,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default 0)")
     p.add_argument("--seed", type=int, help="seed of all injected randomness (default 0)")
     p.add_argument(
-        "--latency-ms", type=float, help="service time of each data reply, counted from its arrival"
+        "--latency-ms",
+        type=float,
+        help="service time of each data reply (v1: of each audio frame's), counted from arrival",
     )
     p.add_argument("--latency-ms-per-audio-s", type=float, help="extra delay per second of audio")
     p.add_argument(

@@ -8,17 +8,19 @@ aborted without an answer, an abnormal close 1006 for the client); in the next
 answering later requests would pair them with the wrong replies); in the next
 `error_rate` it is answered with the retryable `I0100`. The stream of draws is seeded from
 `(seed, connection number)`, so a run with the same seed and the same traffic on each
-connection injects the same faults.
+connection injects the same faults. On the v1 endpoint the same draws and latency apply to
+each binary audio frame.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Literal
 
 from emulator.settings import EmulatorSettings
 
-__all__ = ["INTERNAL_ERROR", "Fault", "FaultPlan"]
+__all__ = ["INTERNAL_ERROR", "Fault", "FaultPlan", "wait_until"]
 
 Fault = Literal["drop", "stall", "error"]
 
@@ -53,3 +55,17 @@ class FaultPlan:
         s = self._settings
         per_audio = s.latency_ms_per_audio_s * (audio_ms or 0.0) / 1000.0
         return (s.latency_ms + per_audio) / 1000.0
+
+
+#: asyncio's timers wake up to about a millisecond late (epoll's resolution, rounded up).
+_TIMER_SLACK_S = 0.002
+
+
+async def wait_until(deadline: float) -> None:
+    """Return at `deadline` (loop time), not a millisecond after: sleep to just short of it,
+    then yield to the loop until it passes, so the injected latency is the one asked for."""
+    loop = asyncio.get_running_loop()
+    if (early := deadline - _TIMER_SLACK_S - loop.time()) > 0:
+        await asyncio.sleep(early)
+    while loop.time() < deadline:  # noqa: ASYNC110 - a timer is what is too coarse here
+        await asyncio.sleep(0)

@@ -13,7 +13,10 @@ The session logic itself is `emulator.realtime` (pure). Here:
   `session_limit_reached` (the real limit and how it ends are not documented).
 * **Faults**: the same `FaultPlan` as v0, drawn once per binary frame: `drop` aborts the
   TCP connection (no close frame), `stall` stops answering, `error` answers
-  `internal_error` and ends the session (close 1008).
+  `internal_error` and ends the session (close 1008). The injected latency (`--latency-ms`,
+  `--latency-ms-per-audio-s` of the frame's audio) delays what answers an audio frame,
+  counted from its arrival; everything is sent in order, so later messages (up to
+  `session.closed`) wait behind delayed ones, while frames keep being read and paced.
 * **Shutdown**: a stopping emulator sends `session.closed` (`server_shutdown`) on every
   open session and closes with 1001.
 
@@ -39,7 +42,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from emulator.events import EventLog, Stats
-from emulator.faults import FaultPlan
+from emulator.faults import FaultPlan, wait_until
 from emulator.realtime import Reaction, RealtimeSession
 from emulator.settings import EmulatorSettings
 from hume_stream.errors import RealtimeCode
@@ -126,31 +129,36 @@ class RealtimeEndpoint:
         ends_at = loop.time() + limit if limit else None
         faults = FaultPlan(self.settings, conn)
         stalled = False
-        while not session.ended:
-            frame, reaction = await self._next(connection, session, ends_at)
-            if reaction is None and frame is None:
-                return  # the client went away
-            fault = None
-            if reaction is None:
-                assert frame is not None
-                if stalled:
-                    self._record(conn, _kind(frame), None, "stalled")
-                    continue
-                fault = faults.draw() if isinstance(frame, bytes) else None
-                if fault == "drop":
-                    self._record(conn, "audio", None, fault)
-                    connection.transport.abort()
+        async with _Outbox(connection) as outbox:
+            while not session.ended and outbox.open:
+                frame, reaction = await self._next(connection, session, ends_at)
+                if reaction is None and frame is None:
+                    return  # the client went away
+                fault = None
+                due = loop.time()
+                if reaction is None:
+                    assert frame is not None
+                    if stalled:
+                        self._record(conn, _kind(frame), None, "stalled")
+                        continue
+                    fault = faults.draw() if isinstance(frame, bytes) else None
+                    if fault == "drop":
+                        self._record(conn, "audio", None, fault)
+                        connection.transport.abort()
+                        return
+                    if fault == "stall":
+                        self._record(conn, "audio", None, fault)
+                        stalled = True
+                        continue
+                    reaction = await self._react(session, frame, fault == "error", due)
+                    if isinstance(frame, bytes):
+                        due += faults.latency_s(reaction.audio_ms)
+                self._record(conn, reaction.kind, reaction, fault)
+                outbox.put(due, reaction.messages)
+                if reaction.close_code is not None:
+                    if await outbox.flush():
+                        await connection.close(reaction.close_code)
                     return
-                if fault == "stall":
-                    self._record(conn, "audio", None, fault)
-                    stalled = True
-                    continue
-                reaction = await self._react(session, frame, fault == "error", loop.time())
-            self._record(conn, reaction.kind, reaction, fault)
-            if not await _send(connection, reaction.messages):
-                return
-            if reaction.close_code is not None:
-                await connection.close(reaction.close_code)
 
     async def _next(
         self, connection: ServerConnection, session: RealtimeSession, ends_at: float | None
@@ -209,6 +217,44 @@ class RealtimeEndpoint:
             utterances=session.utterances,
             measurements=session.measurements,
         )
+
+
+class _Outbox:
+    """Sends each reaction at its due time (an audio frame's: its arrival plus the injected
+    latency), in order, without holding up the reading of later frames."""
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self._connection = connection
+        self._queue: asyncio.Queue[tuple[float, list[dict[str, object]]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        #: False once a send found the connection closed.
+        self.open = True
+
+    async def __aenter__(self) -> _Outbox:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def put(self, due: float, messages: list[dict[str, object]]) -> None:
+        self._queue.put_nowait((due, messages))
+
+    async def flush(self) -> bool:
+        """Wait until everything put so far is sent; whether the connection is still open."""
+        await self._queue.join()
+        return self.open
+
+    async def _run(self) -> None:
+        while True:
+            due, messages = await self._queue.get()
+            if self.open:
+                await wait_until(due)
+                self.open = await _send(self._connection, messages)
+            self._queue.task_done()
 
 
 def _kind(frame: str | bytes) -> str:

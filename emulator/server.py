@@ -28,7 +28,7 @@ from websockets.http11 import Request, Response
 
 from emulator import engine
 from emulator.events import EventLog, Stats
-from emulator.faults import INTERNAL_ERROR, FaultPlan
+from emulator.faults import INTERNAL_ERROR, FaultPlan, wait_until
 from emulator.realtime_server import REALTIME_PATH, RealtimeEndpoint, json_error
 from emulator.settings import EmulatorSettings
 from hume_stream.errors import Code
@@ -213,26 +213,12 @@ class Emulator:
             outcome = _internal_error(session, parsed)
         else:
             outcome = await asyncio.to_thread(_run_to_text, session, parsed)
-        await _wait_until(arrived + faults.latency_s(outcome.audio_ms))
+        await wait_until(arrived + faults.latency_s(outcome.audio_ms))
         return outcome
 
     def _record(self, conn: int, outcome: engine.Outcome, fault: str | None = None) -> None:
         self.stats.record(outcome, fault)
         self.events.request(conn, outcome, fault)
-
-
-#: asyncio's timers wake up to about a millisecond late (epoll's resolution, rounded up).
-_TIMER_SLACK_S = 0.002
-
-
-async def _wait_until(deadline: float) -> None:
-    """Return at `deadline` (loop time), not a millisecond after: sleep to just short of it,
-    then yield to the loop until it passes, so the injected latency is the one asked for."""
-    loop = asyncio.get_running_loop()
-    if (early := deadline - _TIMER_SLACK_S - loop.time()) > 0:
-        await asyncio.sleep(early)
-    while loop.time() < deadline:  # noqa: ASYNC110 - a timer is what is too coarse here
-        await asyncio.sleep(0)
 
 
 def _parse(frame: str | bytes) -> engine.Request | engine.Outcome:

@@ -4,6 +4,7 @@ handshake's answers, the order of messages, close codes, pacing, the event log, 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -173,3 +174,23 @@ def test_a_stopping_emulator_closes_sessions_with_server_shutdown(
         messages = until_closed(ws)
         assert ws.close_code == 1001
     assert messages[-1]["reason"] == "server_shutdown"
+
+
+def test_injected_latency_delays_the_answers_to_audio_in_order(
+    emulator_factory: Callable[..., EmulatorProcess],
+) -> None:
+    """--latency-ms applies to v1 too: what answers an audio frame leaves that long after the
+    frame arrived, and what follows (here `session.closed`) waits behind it."""
+    slow = emulator_factory("--latency-ms", "400")
+    with opened(slow) as ws:
+        receive(ws)
+        ws.send(json.dumps({"type": "session.update", "measurement_timer_ms": None}))
+        assert receive(ws)["type"] == "session.updated"
+        sent = time.monotonic()
+        ws.send(FRAME)
+        ws.send(json.dumps({"type": "session.close"}))
+        (closed,) = until_closed(ws)
+        waited = time.monotonic() - sent
+        assert ws.close_code == 1000
+    assert closed["received"] == {"audio_duration_ms": 100, "frames": 1}
+    assert waited >= 0.4
