@@ -10,11 +10,12 @@
    channel, silence not streamed, each session billed at least 10 s; against streaming
    every channel whole. A synthetic 2-minute call shows where skipping pays off.
 
-Run: .venv/bin/python bench/v1_throughput.py
+Run: .venv/bin/python bench/v1_throughput.py [--sessions 1 8 32] [--speech-s 10] [--no-long-call]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,11 +49,11 @@ TEXT = (
 )
 
 
-def continuous_speech(path: Path) -> Path:
-    """SPEECH_S seconds of speech with no pause long enough to be skipped."""
+def continuous_speech(path: Path, seconds: float) -> Path:
+    """`seconds` of speech with no pause long enough to be skipped."""
     speech = synth.speak(TEXT, RATE)[0]
-    reps = int(np.ceil(SPEECH_S * RATE / speech.size))
-    samples = np.tile(speech, reps)[: int(SPEECH_S * RATE)]
+    reps = int(np.ceil(seconds * RATE / speech.size))
+    samples = np.tile(speech, reps)[: int(seconds * RATE)]
     return synth.write(path, samples[np.newaxis, :], RATE)
 
 
@@ -62,12 +63,12 @@ def long_call(path: Path) -> Path:
     return synth.write(path, synth.call(lines, 120.0, 8000, 2), 8000)
 
 
-def runtime(emulator: EmulatorProcess) -> Runtime:
+def runtime(emulator: EmulatorProcess, sessions: int) -> Runtime:
     settings = FleetSettings(
         hume_api="v1",
         hume_api_key=SecretStr(emulator.api_key),
         hume_realtime_url=emulator.realtime_url,
-        fleet_v1_sessions_per_process=max(SESSIONS) * 2,
+        fleet_v1_sessions_per_process=sessions * 2,
     )
 
     async def no_v0_stream() -> None:
@@ -114,14 +115,22 @@ def duration_s(path: Path) -> tuple[float, int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=list(SESSIONS))
+    parser.add_argument("--speech-s", type=float, default=SPEECH_S, help="audio per session")
+    parser.add_argument(
+        "--no-long-call", action="store_true", help="bill the bundled calls only (faster)"
+    )
+    args = parser.parse_args()
     with TemporaryDirectory() as tmp, EmulatorProcess("--realtime-burst-ms", "500") as emulator:
-        rt = runtime(emulator)
-        speech = continuous_speech(Path(tmp) / "speech.wav")
+        rt = runtime(emulator, max(args.sessions))
+        speech = continuous_speech(Path(tmp) / "speech.wav", args.speech_s)
         seen = 0
-        print(f"one worker process, {SPEECH_S:.0f} s of speech per session, real-time pacing")
+        print(f"one worker process, {args.speech_s:.0f} s of speech per session, "
+              "real-time pacing")  # fmt: skip
         print(f"{'S':>3} {'audio s':>8} {'wall s':>7} {'audio s/s':>10} {'goal 0.9xS':>11} "
               f"{'ratio to S':>11}")  # fmt: skip
-        for sessions in SESSIONS:
+        for sessions in args.sessions:
             wall = run_jobs(rt, [speech] * sessions)
             done = sessions_since(emulator, seen)
             seen += len(done)
@@ -133,7 +142,9 @@ def main() -> None:
         print("\nbilled seconds per call second (one session per channel, 10 s minimum each)")
         print(f"{'call':<22} {'call s':>6} {'ch':>3} {'streamed s':>10} {'billed s':>9} "
               f"{'per call s':>10} {'whole, per call s':>18}")  # fmt: skip
-        calls = [*sorted(ROOT.glob("samples/calls/*-call.*")), long_call(Path(tmp) / "long.wav")]
+        calls = sorted(ROOT.glob("samples/calls/*-call.*"))
+        if not args.no_long_call:
+            calls.append(long_call(Path(tmp) / "long.wav"))
         totals = [0.0, 0.0, 0.0]
         for call in calls:
             run_jobs(rt, [call])
