@@ -20,7 +20,7 @@ from hume_stream._transport import (
     Secret,
     client_version,
     open_websocket,
-    redact,
+    shown_url,
 )
 from hume_stream.limits import MAX_RESPONSE_BYTES
 from hume_stream.models.config import ModelConfigBase, serialize_configs
@@ -112,7 +112,7 @@ class HumeStreamClient:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         if ssl is not None and urlsplit(self._url).scheme != "wss":
-            raise ValueError(f"ssl= needs a wss:// URL, got {redact(self._url)!r}")
+            raise ValueError(f"ssl= needs a wss:// URL, got {shown_url(self._url)!r}")
         self._ssl = ssl
 
     @classmethod
@@ -126,7 +126,7 @@ class HumeStreamClient:
         return self._url
 
     def __repr__(self) -> str:
-        return f"HumeStreamClient(url={redact(self._url)!r}, api_key=***)"
+        return f"HumeStreamClient(url={shown_url(self._url)!r}, api_key=***)"
 
     @asynccontextmanager
     async def connect(
@@ -190,5 +190,7 @@ def _endpoint(url: str | None, extras: dict[str, Any]) -> str:
         url = os.environ.get(STREAM_URL_ENV) or DEFAULT_STREAM_URL
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"Streaming URL must be ws://HOST/… or wss://HOST/…, got {redact(url)!r}")
+        raise ValueError(
+            f"Streaming URL must be ws://HOST/… or wss://HOST/…, got {shown_url(url)!r}"
+        )
     return url

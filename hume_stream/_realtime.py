@@ -43,6 +43,7 @@ from hume_stream._transport import (
     Secret,
     client_version,
     open_websocket,
+    shown_url,
 )
 from hume_stream.errors import HumeClientException, RealtimeCode, realtime_exception
 from hume_stream.limits import (
@@ -165,7 +166,7 @@ class RealtimeClient:
         return self._url
 
     def __repr__(self) -> str:
-        return f"RealtimeClient(url={self._url!r}, credential=***)"
+        return f"RealtimeClient(url={shown_url(self._url)!r}, credential=***)"
 
     @asynccontextmanager
     async def connect(

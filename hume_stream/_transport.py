@@ -10,6 +10,7 @@ import ssl as ssl_lib
 from collections.abc import Collection, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -17,7 +18,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from hume_stream.errors import HumeClientException
 
-__all__ = ["WS_LOGGER", "Secret", "client_version", "open_websocket", "redact"]
+__all__ = ["WS_LOGGER", "Secret", "client_version", "open_websocket", "redact", "shown_url"]
 
 # Handshake headers whose values are credentials (v1 also takes a bearer token).
 _SECRET_HEADERS: Final = frozenset({"x-hume-api-key", "authorization"})
@@ -36,6 +37,14 @@ def client_version() -> str:
         return version("hume-fleet")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def shown_url(url: str) -> str:
+    """The URL as a repr shows it: no user-info, and a query (which may carry a credential,
+    whatever its name) as ``?***``."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" + ("?***" if parts.query else "")
 
 
 def redact(text: str) -> str:
@@ -100,7 +109,7 @@ async def open_websocket(
         tls["ssl"] = ssl
         if ssl.verify_mode == ssl_lib.CERT_NONE:
             _LOG.warning("TLS certificate verification is OFF for %s: test endpoints only",
-                         redact(url))  # fmt: skip
+                         shown_url(url))  # fmt: skip
     try:
         return await ws_connect(
             url,

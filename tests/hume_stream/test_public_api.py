@@ -155,6 +155,9 @@ def test_key_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     # A key put in the URL the browser way is hidden from the repr too.
     in_url = HumeStreamClient("k", url="ws://h:1/v0/stream/models?apikey=sk-very-secret")
     assert "sk-very-secret" not in repr(in_url)
+    # so is any other query or user-info, whatever it is called
+    for url in ("ws://h:1/v0/stream/models?token=sk-very-secret", "ws://u:sk-very-secret@h:1/v0"):
+        assert "sk-very-secret" not in repr(HumeStreamClient("k", url=url))
 
 
 def test_websockets_debug_log_of_the_handshake_hides_the_key() -> None:

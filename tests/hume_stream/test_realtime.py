@@ -111,6 +111,9 @@ def test_credentials_and_options_are_checked_before_connecting() -> None:
         RealtimeClient("key", url="http://example.com/x")
     client = RealtimeClient("secret-key", url="ws://127.0.0.1:9/v1/expression/audio/realtime")
     assert "secret-key" not in repr(client)
+    # a credential put in the URL is hidden from the repr too
+    in_url = RealtimeClient("k", url="ws://127.0.0.1:9/v1/expression/audio/realtime?token=s3cr")
+    assert "s3cr" not in repr(in_url) and "realtime?***" in repr(in_url)
 
     async def go() -> None:
         async with client.connect(measurement_timer_ms=2000):
