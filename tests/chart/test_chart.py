@@ -162,7 +162,7 @@ def test_a_prioritised_job_waits_in_a_list_keda_watches(
     chart: Chart, redis_url: str, redis_client: redis.Redis
 ) -> None:
     m = chart.render({"worker": {"queue": "calls-prio"}})
-    watched = {t["metadata"]["listName"] for t in redis_triggers(m)}
+    watched = {t["metadata"]["listName"].encode() for t in redis_triggers(m)}
     app = Celery("probe", broker=redis_url)
     app.conf.broker_connection_timeout = 5
     try:
@@ -170,7 +170,7 @@ def test_a_prioritised_job_waits_in_a_list_keda_watches(
             app.send_task("worker.tasks.probe", args=["job"], queue="calls-prio", priority=priority)
     finally:
         app.close()
-    filled = {key.decode() for key in redis_client.keys("calls-prio*")}
+    filled = set(redis_client.keys("calls-prio*"))
     assert len(filled) == 3 and filled <= watched
     assert sum(redis_client.llen(key) for key in filled) == 3
 
