@@ -10,10 +10,12 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging, worker_init, worker_process_init, worker_process_shutdown
 
-from worker import logs, observability, runtime
+from worker import broker, logs, observability, runtime
 from worker.settings import FleetSettings
 
 settings = FleetSettings()
+# A Redis restart must not stop the worker (see worker.broker).
+broker.install()
 
 app = Celery("hume_fleet", broker=settings.broker, include=["worker.tasks"])
 app.conf.update(
