@@ -1,9 +1,10 @@
-"""Every script in bench/ runs to the end on a small workload and prints its table, so the
-figures in bench/README.md can always be measured again. (Only that they run: the figures
-themselves are for the scripts' full runs, never asserted here.)"""
+"""Every script in bench/ (and the soak) runs to the end on a small workload and prints its
+table, so the figures in bench/README.md can always be measured again. (Only that they
+run: the figures themselves are for the scripts' full runs, never asserted here.)"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,17 @@ def test_bench_runs_on_a_small_workload(script: str) -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert any(line.startswith(expected) for line in run.stdout.splitlines()), run.stdout
+
+
+def test_the_soak_runs_on_a_small_workload() -> None:
+    """`make soak` (tests/reliability/soak.py): its last line is the JSON report."""
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.soak", "--jobs", "30"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=BENCH.parent,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.splitlines()[-1])
+    assert report["jobs"] == 30 and len(report["processes"]) == 3

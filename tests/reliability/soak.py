@@ -48,17 +48,18 @@ class Series:
         rss_mb = proc.memory_info().rss / 2**20
         self.points.append((done, rss_mb, len(os.listdir(f"/proc/{self.pid}/fd"))))
 
-    def slope_mb_per_1000(self, total: int) -> float:
-        """Least-squares RSS slope after the warm-up, in MB per 1000 jobs."""
+    def slope_mb_per_1000(self, total: int) -> float | None:
+        """Least-squares RSS slope after the warm-up, in MB per 1000 jobs (None: too few
+        samples for one)."""
         points = [(d, r) for d, r, _ in self.points if d >= WARM_UP * total]
         if len(points) < 3:
-            return float("nan")
+            return None
         n = len(points)
         mean_d = sum(d for d, _ in points) / n
         mean_r = sum(r for _, r in points) / n
         var = sum((d - mean_d) ** 2 for d, _ in points)
         cov = sum((d - mean_d) * (r - mean_r) for d, r in points)
-        return 1000 * cov / var if var else float("nan")
+        return round(1000 * cov / var, 3) if var else None
 
     def summary(self, total: int) -> dict[str, object]:
         warm = [p for p in self.points if p[0] >= WARM_UP * total] or self.points
@@ -68,7 +69,7 @@ class Series:
             "rss_mb_start": round(self.points[0][1], 1),
             "rss_mb_after_warm_up": round(warm[0][1], 1),
             "rss_mb_end": round(self.points[-1][1], 1),
-            "rss_slope_mb_per_1000_jobs": round(self.slope_mb_per_1000(total), 3),
+            "rss_slope_mb_per_1000_jobs": self.slope_mb_per_1000(total),
             "fds_start": self.points[0][2],
             "fds_after_warm_up": warm[0][2],
             "fds_max": max(p[2] for p in self.points),
@@ -130,7 +131,7 @@ def run(jobs_total: int, max_minutes: float, workdir: Path) -> int:
     for s in report["processes"]:  # type: ignore[attr-defined]
         print(
             f"  {s['process']:7} RSS {s['rss_mb_start']} → {s['rss_mb_after_warm_up']} (warm) → "
-            f"{s['rss_mb_end']} MB, slope {s['rss_slope_mb_per_1000_jobs']} MB/1000 jobs; "
+            f"{s['rss_mb_end']} MB, slope {s['rss_slope_mb_per_1000_jobs'] or 'n/a'} MB/1000 jobs; "
             f"fds {s['fds_start']} → {s['fds_after_warm_up']} (warm) → {s['fds_end']} "
             f"(max {s['fds_max']})"
         )
