@@ -114,24 +114,12 @@ def run_job(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
             f"{w.get('warning')} ({w.get('code')})"
             for w in timeline.warnings
         ]
-        return Result(
-            job_id=job.job_id,
-            batch_id=job.batch_id,
-            status=State.DONE,
-            source=source_identity(job, identity),
-            duration_s=duration,
-            channels=channel_results,
-            warnings=warnings,
-            timings=Timings(
-                queued_at=job.submitted_at,
-                started_at=started,
-                finished_at=time.time(),
-                api_seconds=round(api_seconds, 6),
-                decode_seconds=round(decode_seconds, 6),
-            ),
-            attempts=attempt,
-            worker=rt.worker_id,
-        )
+        return done_result(
+            job, rt, attempt, identity,
+            api_seconds=api_seconds, decode_seconds=decode_seconds,
+            started=started, finished=time.time(),
+            duration_s=duration, channels=channel_results, warnings=warnings,
+        )  # fmt: skip
 
 
 def _send(rt: Runtime, job_id: str, chunk: Chunk, configs: list[ModelConfigBase]) -> _Flight:
@@ -220,7 +208,39 @@ async def _hand_over(rt: Runtime) -> bool:
     return False
 
 
-def source_identity(job: Job, identity: SourceIdentity | None) -> SourceIdentity:
+def done_result(
+    job: Job,
+    rt: Runtime,
+    attempt: int,
+    identity: SourceIdentity | None,
+    *,
+    api_seconds: float,
+    decode_seconds: float,
+    started: float,
+    finished: float,
+    **fields: Any,
+) -> Result:
+    """The `done` Result of a job run on this process (both backends); `fields` are the
+    rest of the Result (duration_s, channels, warnings, backend…)."""
+    return Result(
+        job_id=job.job_id,
+        batch_id=job.batch_id,
+        status=State.DONE,
+        source=_source_identity(job, identity),
+        timings=Timings(
+            queued_at=job.submitted_at,
+            started_at=started,
+            finished_at=finished,
+            api_seconds=round(api_seconds, 6),
+            decode_seconds=round(decode_seconds, 6),
+        ),
+        attempts=attempt,
+        worker=rt.worker_id,
+        **fields,
+    )
+
+
+def _source_identity(job: Job, identity: SourceIdentity | None) -> SourceIdentity:
     """The job's source as found when it was read (size, etag, mtime of this version)."""
     if identity is None:
         return job.source

@@ -18,11 +18,11 @@ from typing import Any
 
 from worker import metrics
 from worker.failures import Disposition, JobFailure
-from worker.jobs import ChannelResult, ErrorInfo, Job, Result, Span, State, Timings
+from worker.jobs import ChannelResult, ErrorInfo, Job, Result, Span
 from worker.limiter import leased
 from worker.media import Chunk, MediaOptions, stream_chunks
 from worker.media.chunk import WAV_HEADER_BYTES, ChunkOptions
-from worker.pipeline import source_identity
+from worker.pipeline import done_result
 from worker.runtime import Runtime
 from worker.summary import summarise
 from worker.v1.sessions import QUEUE_SECONDS, ChannelOutcome, Piece, ProcessSessions, stream_channel
@@ -110,26 +110,13 @@ def run_job_v1(job: Job, rt: Runtime, attempt: int, started: float) -> Result:
             )
         )
     finished = time.time()
-    return Result(
-        job_id=job.job_id,
-        batch_id=job.batch_id,
-        status=State.DONE,
-        backend="v1",
-        label_set=LABEL_SET,
-        source=source_identity(job, identity),
-        duration_s=duration,
-        channels=channel_results,
-        warnings=warnings,
-        timings=Timings(
-            queued_at=job.submitted_at,
-            started_at=started,
-            finished_at=finished,
-            api_seconds=round(finished - started - decode_seconds, 6),
-            decode_seconds=round(decode_seconds, 6),
-        ),
-        attempts=attempt,
-        worker=rt.worker_id,
-    )
+    return done_result(
+        job, rt, attempt, identity,
+        api_seconds=finished - started - decode_seconds, decode_seconds=decode_seconds,
+        started=started, finished=finished,
+        duration_s=duration, channels=channel_results, warnings=warnings,
+        backend="v1", label_set=LABEL_SET,
+    )  # fmt: skip
 
 
 class _Feeder:
