@@ -18,7 +18,6 @@ from hume_stream._transport import (
     PING_INTERVAL_S,
     PING_TIMEOUT_S,
     Secret,
-    client_version,
     open_websocket,
     shown_url,
 )
@@ -166,11 +165,7 @@ class HumeStreamClient:
     async def _open(self) -> ClientConnection:
         return await open_websocket(
             self._url,
-            {
-                _API_KEY_HEADER: self._api_key.reveal(),
-                "X-Hume-Client-Name": "hume_stream",
-                "X-Hume-Client-Version": client_version(),
-            },
+            {_API_KEY_HEADER: self._api_key.reveal()},
             ssl=self._ssl,
             open_timeout=self._open_timeout,
             close_timeout=self._close_timeout,

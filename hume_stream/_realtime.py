@@ -41,7 +41,6 @@ from hume_stream._transport import (
     PING_INTERVAL_S,
     PING_TIMEOUT_S,
     Secret,
-    client_version,
     open_websocket,
     shown_url,
 )
@@ -234,11 +233,7 @@ class RealtimeClient:
     async def _open(self) -> ClientConnection:
         return await open_websocket(
             self._url,
-            {
-                self._header: self._credential.reveal(),
-                "X-Hume-Client-Name": "hume_stream",
-                "X-Hume-Client-Version": client_version(),
-            },
+            {self._header: self._credential.reveal()},
             ssl=self._ssl,
             open_timeout=self._open_timeout,
             close_timeout=self._close_timeout,

@@ -18,7 +18,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from hume_stream.errors import HumeClientException
 
-__all__ = ["WS_LOGGER", "Secret", "client_version", "open_websocket", "redact", "shown_url"]
+__all__ = ["WS_LOGGER", "Secret", "open_websocket", "redact", "shown_url"]
 
 # Handshake headers whose values are credentials (v1 also takes a bearer token).
 _SECRET_HEADERS: Final = frozenset({"x-hume-api-key", "authorization"})
@@ -31,7 +31,7 @@ PING_TIMEOUT_S: Final = 20.0
 RETRYABLE_STATUSES: Final = frozenset({408, 429})
 
 
-def client_version() -> str:
+def _client_version() -> str:
     """This distribution's version, for the informational client headers."""
     try:
         return version("hume-fleet")
@@ -101,7 +101,8 @@ async def open_websocket(
     unexpected_message: str,
     retryable_statuses: Collection[int] = RETRYABLE_STATUSES,
 ) -> ClientConnection:
-    """Open the connection; a refused handshake raises `HumeClientException` with its HTTP
+    """Open the connection, with `headers` (the credential) and the client's name and
+    version; a refused handshake raises `HumeClientException` with its HTTP
     `status`: the `invalid_key_message` on 401, else `unexpected_message`, retryable for 5xx
     and `retryable_statuses`. Network errors and an open timeout propagate as they are."""
     tls: dict[str, Any] = {}
@@ -114,7 +115,11 @@ async def open_websocket(
         return await ws_connect(
             url,
             **tls,
-            additional_headers=dict(headers),
+            additional_headers={
+                **headers,
+                "X-Hume-Client-Name": "hume_stream",
+                "X-Hume-Client-Version": _client_version(),
+            },
             open_timeout=open_timeout,
             close_timeout=close_timeout,
             ping_interval=ping_interval,
