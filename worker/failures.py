@@ -77,13 +77,11 @@ def classify(exc: BaseException) -> JobFailure:
 
 def _with_status(exc: HumeClientException) -> str:
     """The message, with the HTTP status of the refused handshake when it does not say it
-    (the SDK's message is the same for a rate limit and a service error)."""
-    status = exc.status
-    if status is None and isinstance(exc.__cause__, HumeClientException):
-        status = exc.__cause__.status
-    if status is None or f"HTTP {status}" in exc.message:
+    (the SDK's message is the same for a rate limit and a service error; the reconnecting
+    stream's own message already ends with it)."""
+    if exc.status is None or f"(HTTP {exc.status})" in exc.message:
         return exc.message
-    return f"{exc.message} (HTTP {status})"
+    return f"{exc.message} (HTTP {exc.status})"
 
 
 def _refused(exc: HumeClientException) -> bool:
